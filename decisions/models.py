@@ -1,0 +1,475 @@
+"""The decisions data model: letters, their disputed items, and the guidelines each side cited.
+
+Sized for over a million letters and about twice as many items: every column a facet filters on
+has a named index, choices are enforced by the database, and natural keys are unique
+constraints so an ingest run twice cannot duplicate anything.
+
+Rows are written by ``decisions.services``; nothing here has side effects in ``save()``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+# --- Vocabularies ---------------------------------------------------------------------------
+#
+# Each vocabulary is a small lookup table keyed by its slug, so a facet value has a slug, a
+# label and a stable URL, a foreign key needs no join to filter by slug, and staff can add
+# aliases in the admin. The built-in terms and aliases live in ``decisions.parsing.vocab``;
+# ``services.vocabulary_sync`` copies them here.
+
+
+class Term(models.Model):
+    slug = models.SlugField(
+        primary_key=True, max_length=64, help_text="Stable identifier used in URLs and filters."
+    )
+    label = models.CharField(max_length=128, help_text="Human-readable name shown in facets.")
+    extra_aliases = models.TextField(
+        blank=True,
+        help_text=(
+            "Further ways letters write this term, one per line, added by staff on top of the "
+            "built-in aliases. Re-normalise stored letters after changing them."
+        ),
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def alias_list(self) -> list[str]:
+        return [line.strip() for line in self.extra_aliases.splitlines() if line.strip()]
+
+
+class Treatment(Term):
+    class Meta(Term.Meta):
+        verbose_name = "treatment"
+
+
+class BodyRegion(Term):
+    class Meta(Term.Meta):
+        verbose_name = "body region"
+
+
+class Guideline(Term):
+    class Meta(Term.Meta):
+        verbose_name = "guideline"
+
+
+class Specialty(Term):
+    class Meta(Term.Meta):
+        verbose_name = "specialty"
+        verbose_name_plural = "specialties"
+
+
+class State(Term):
+    class Meta(Term.Meta):
+        verbose_name = "licensure state"
+
+
+# --- Letters --------------------------------------------------------------------------------
+
+
+class Correctable(models.Model):
+    """A row whose parsed fields a person may correct; re-parsing never overwrites those."""
+
+    corrected_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Names of fields a person corrected in the admin. Re-parsing and re-ingest leave "
+            "these fields as the person set them."
+        ),
+    )
+
+    class Meta:
+        abstract = True
+
+    def is_corrected(self, field_name: str) -> bool:
+        return field_name in self.corrected_fields
+
+
+class DeterminationQuerySet(models.QuerySet):
+    def with_warnings(self):
+        return self.exclude(parse_warnings=[])
+
+
+class Determination(Correctable):
+    """One IMR Final Determination letter."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    content_hash = models.CharField(
+        max_length=64,
+        help_text=(
+            "SHA-256 of the letter text with whitespace collapsed: the natural key, so the same "
+            "letter from a PDF and from a text file is stored once."
+        ),
+    )
+    source_name = models.CharField(
+        max_length=255, help_text="File name the letter was first ingested from."
+    )
+    layout = models.CharField(
+        max_length=32, blank=True, help_text="Which letter layout the parser recognised."
+    )
+    case_number = models.CharField(
+        max_length=32, blank=True, help_text="IMR case number from the header, e.g. CM15-0012345."
+    )
+    date_assigned = models.DateField(
+        null=True, blank=True, help_text="Date the case was assigned, from the letter header."
+    )
+    ur_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Date of the Utilization Review decision (the header's UR denial date).",
+    )
+    full_text = models.TextField(help_text="The whole letter as extracted, parser spans index it.")
+    reviewer_states = models.ManyToManyField(
+        State,
+        blank=True,
+        related_name="determinations",
+        help_text="States where the expert reviewer is licensed.",
+    )
+    reviewer_specialties = models.ManyToManyField(
+        Specialty,
+        blank=True,
+        related_name="determinations",
+        help_text="The expert reviewer's certifications and specialties.",
+    )
+    reviewer_board_certified = models.BooleanField(
+        null=True, blank=True, help_text="Whether the letter says the reviewer is board certified."
+    )
+    patient_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Injured worker's age in years, as the summary gives it."
+    )
+    patient_sex = models.CharField(
+        max_length=6,
+        choices=Sex.choices,
+        blank=True,
+        help_text="Injured worker's sex, or empty when the letter does not say.",
+    )
+    date_of_injury = models.DateField(null=True, blank=True, help_text="Date of the injury.")
+    injury_year = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Year of the injury, kept beside the date so the year facet reads an index.",
+    )
+    diagnoses = models.JSONField(
+        default=list, blank=True, help_text="Diagnoses as written in the case summary."
+    )
+    case_summary = models.TextField(blank=True, help_text="The clinical case summary.")
+    parse_warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the parser could not read or had to infer: [{field, message}].",
+    )
+    spans = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Provenance: for each parsed letter field, its [start, end] in the full text.",
+    )
+    parser_version = models.CharField(
+        max_length=32, blank=True, help_text="Version of the parser that produced the fields."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When first ingested.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When last written.")
+
+    objects = DeterminationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash"], name="determination_content_hash_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(patient_sex__in=["female", "male", ""]),
+                name="determination_patient_sex_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(patient_age__lte=120) | Q(patient_age__isnull=True),
+                name="determination_patient_age_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(injury_year__gte=1900, injury_year__lte=2100)
+                | Q(injury_year__isnull=True),
+                name="determination_injury_year_plausible",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["case_number"], name="determination_case_number_idx"),
+            models.Index(fields=["patient_sex"], name="determination_sex_idx"),
+            models.Index(fields=["patient_age"], name="determination_age_idx"),
+            models.Index(fields=["injury_year"], name="determination_injury_year_idx"),
+            models.Index(fields=["date_of_injury"], name="determination_injury_date_idx"),
+            models.Index(fields=["ur_date"], name="determination_ur_date_idx"),
+            models.Index(fields=["date_assigned"], name="determination_assigned_idx"),
+            models.Index(fields=["created_at"], name="determination_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.case_number or self.source_name or f"Letter {self.content_hash[:12]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("decisions:letter", kwargs={"pk": self.pk})
+
+
+class DecisionItemQuerySet(models.QuerySet):
+    def upheld(self):
+        return self.filter(outcome=DecisionItem.Outcome.UPHELD)
+
+    def overturned(self):
+        return self.filter(outcome=DecisionItem.Outcome.OVERTURNED)
+
+
+class DecisionItem(Correctable):
+    """One disputed item of a letter and the reviewer's decision on it."""
+
+    class Outcome(models.TextChoices):
+        UPHELD = "upheld", "Upheld"
+        OVERTURNED = "overturned", "Overturned"
+
+    class Laterality(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        BILATERAL = "bilateral", "Bilateral"
+
+    determination = models.ForeignKey(
+        Determination,
+        on_delete=models.CASCADE,
+        related_name="items",
+        help_text="The letter this item belongs to.",
+    )
+    position = models.PositiveSmallIntegerField(
+        help_text="1 for the letter's first disputed item, 2 for the second, ..."
+    )
+    request = models.TextField(help_text="The disputed request as the letter writes it.")
+    outcome = models.CharField(
+        max_length=10,
+        choices=Outcome.choices,
+        help_text="Upheld: the denial stands. Overturned: found medically necessary.",
+    )
+    treatments = models.ManyToManyField(
+        Treatment, blank=True, related_name="items", help_text="Kinds of treatment requested."
+    )
+    body_regions = models.ManyToManyField(
+        BodyRegion, blank=True, related_name="items", help_text="Body regions the request is for."
+    )
+    body_regions_inferred = models.BooleanField(
+        default=False,
+        help_text="True when the request names no region and it was read from the case summary.",
+    )
+    laterality = models.CharField(
+        max_length=9,
+        choices=Laterality.choices,
+        blank=True,
+        help_text="Side of the body, when the request names one.",
+    )
+    quantity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Total units requested (2x4 sessions is 8), if stated."
+    )
+    rationale = models.TextField(blank=True, help_text="The reviewer's decision rationale.")
+    spans = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Provenance: for each parsed item field, its [start, end] in the letter text.",
+    )
+
+    objects = DecisionItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["determination", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["determination", "position"], name="item_position_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["upheld", "overturned"]), name="item_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(laterality__in=["left", "right", "bilateral", ""]),
+                name="item_laterality_valid",
+            ),
+            models.CheckConstraint(condition=Q(position__gte=1), name="item_position_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["outcome"], name="item_outcome_idx"),
+            models.Index(fields=["laterality"], name="item_laterality_idx"),
+            models.Index(fields=["quantity"], name="item_quantity_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} ({self.get_outcome_display()})"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.determination.get_absolute_url()}#item-{self.position}"
+
+
+class GuidelineCitation(Correctable):
+    """A guideline one side relied on for one item. One row per (item, source, guideline)."""
+
+    class Source(models.TextChoices):
+        CLAIMS_ADMINISTRATOR = "claims_administrator", "Claims administrator"
+        MAXIMUS = "maximus", "MAXIMUS reviewer"
+
+    item = models.ForeignKey(
+        DecisionItem,
+        on_delete=models.CASCADE,
+        related_name="citations",
+        help_text="The disputed item this citation supports.",
+    )
+    source = models.CharField(
+        max_length=20, choices=Source.choices, help_text="Which side relied on the guideline."
+    )
+    guideline = models.ForeignKey(
+        Guideline,
+        on_delete=models.PROTECT,
+        related_name="citations",
+        help_text="The guideline cited ('none' when no medical evidence was cited).",
+    )
+    section = models.CharField(
+        max_length=500, blank=True, help_text="Section or topic of the guideline, as written."
+    )
+    section_derived = models.BooleanField(
+        default=False, help_text="True when the section was looked up from the cited pages."
+    )
+    text = models.TextField(blank=True, help_text="The citation as written in the letter.")
+    spans = models.JSONField(
+        default=dict, blank=True, help_text="Provenance: [start, end] of the citation text."
+    )
+
+    class Meta:
+        ordering = ["item", "source", "guideline"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "source", "guideline"], name="citation_item_source_guideline_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["claims_administrator", "maximus"]),
+                name="citation_source_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source", "guideline"], name="citation_source_guideline_idx"),
+            models.Index(fields=["guideline"], name="citation_guideline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        pages = ", ".join(str(p) for p in self.page_ranges.all())
+        return f"{self.get_source_display()}: {self.guideline_id}" + (
+            f" p. {pages}" if pages else ""
+        )
+
+
+class CitedPageRange(models.Model):
+    """An inclusive page range of a citation, as a start/end pair so a page can be looked up.
+
+    "98-99" is stored as first_page=98, last_page=99; a search for page 99 matches
+    ``first_page <= 99 <= last_page``.
+    """
+
+    citation = models.ForeignKey(
+        GuidelineCitation,
+        on_delete=models.CASCADE,
+        related_name="page_ranges",
+        help_text="The citation these pages belong to.",
+    )
+    first_page = models.PositiveIntegerField(help_text="First page of the range (inclusive).")
+    last_page = models.PositiveIntegerField(help_text="Last page of the range (inclusive).")
+    derived = models.BooleanField(
+        default=False,
+        help_text=(
+            "True when the letter named only a section and these pages come from the MTUS page "
+            "table rather than from the letter."
+        ),
+    )
+
+    class Meta:
+        ordering = ["citation", "first_page"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["citation", "first_page", "last_page", "derived"],
+                name="page_range_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_page__gte=1) & Q(last_page__gte=models.F("first_page")),
+                name="page_range_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["first_page", "last_page"], name="page_range_pages_idx"),
+        ]
+
+    def __str__(self) -> str:
+        if self.first_page == self.last_page:
+            return str(self.first_page)
+        return f"{self.first_page}-{self.last_page}"
+
+
+class CitedChapter(models.Model):
+    """An ACOEM chapter a citation names (e.g. chapter 12, Low Back Complaints)."""
+
+    citation = models.ForeignKey(
+        GuidelineCitation,
+        on_delete=models.CASCADE,
+        related_name="chapters",
+        help_text="The citation that names this chapter.",
+    )
+    chapter = models.PositiveSmallIntegerField(help_text="ACOEM chapter number.")
+
+    class Meta:
+        ordering = ["citation", "chapter"]
+        constraints = [
+            models.UniqueConstraint(fields=["citation", "chapter"], name="cited_chapter_uniq"),
+            models.CheckConstraint(condition=Q(chapter__gte=1), name="cited_chapter_positive"),
+        ]
+        indexes = [models.Index(fields=["chapter"], name="cited_chapter_idx")]
+
+    def __str__(self) -> str:
+        return f"Chapter {self.chapter}"
+
+
+# --- Corrections ----------------------------------------------------------------------------
+
+
+class Correction(models.Model):
+    """One field a person changed in the admin: who, when, the old and the new value."""
+
+    determination = models.ForeignKey(
+        Determination,
+        on_delete=models.CASCADE,
+        related_name="corrections",
+        help_text="The letter the corrected row belongs to.",
+    )
+    model = models.CharField(
+        max_length=64, help_text="Which kind of row: determination, decisionitem, citation."
+    )
+    object_id = models.BigIntegerField(help_text="Primary key of the corrected row.")
+    field = models.CharField(max_length=64, help_text="Name of the corrected field.")
+    old_value = models.JSONField(null=True, blank=True, help_text="Value before the correction.")
+    new_value = models.JSONField(null=True, blank=True, help_text="Value after the correction.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="imr_corrections",
+        help_text="Who made the correction.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was made.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["-created_at"], name="correction_recent_idx"),
+            models.Index(fields=["model", "object_id"], name="correction_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id}.{self.field}"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "decisions"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("letters/<int:pk>/", views.letter_detail, name="letter"),
+]

@@ -1,0 +1,29 @@
+"""Reading IMR Final Determination letters: plain Python, no Django.
+
+``parse_letter(text)`` returns a ``ParsedLetter`` (dataclasses; ``to_dict()`` is the JSON of
+``shared/gold/SCHEMA.md``) or raises ``ParseError`` with a reason a person understands.
+``text_from_bytes`` turns a file's bytes (UTF-8, cp1252 or a PDF's text layer) into letter text.
+"""
+
+from . import vocab
+from .letter import PARSER_VERSION, parse_letter, parse_unguarded
+from .model import Citation, Item, ParsedLetter, ParseError, ParseWarning, Patient, Reviewer
+from .sources import text_from_bytes
+from .text import content_hash, normalise_text
+
+__all__ = [
+    "PARSER_VERSION",
+    "Citation",
+    "Item",
+    "ParseError",
+    "ParseWarning",
+    "ParsedLetter",
+    "Patient",
+    "Reviewer",
+    "content_hash",
+    "normalise_text",
+    "parse_letter",
+    "parse_unguarded",
+    "text_from_bytes",
+    "vocab",
+]

@@ -1,0 +1,422 @@
+"""Field readers: each takes flat text (and bounds) and returns a value with its flat span."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from .text import DATE_RE, NUMBER_RE, lower_same_length, parse_date, to_int
+from .vocab import MEDICATION_HINT, Vocabulary
+
+
+class Value(NamedTuple):
+    value: object
+    start: int
+    end: int
+
+
+# ------------------------------------------------------------------------------- patient
+
+_AGE = re.compile(r"(?<!\d)(\d{1,3})\s*-?\s*(?:years?|yrs?|y/?o)\b(?:\s*-?\s*old)?", re.I)
+_AGE_ALT = re.compile(r"\b(?:aged?|age\s+of)\s+(\d{1,3})\b", re.I)
+_SEX_WORD = re.compile(r"\b(?P<f>female|woman|lady|girl)\b|\b(?P<m>male|man|gentleman|boy)\b", re.I)
+_FEMALE_PRONOUN = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
+_MALE_PRONOUN = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
+
+
+def read_age(flat: str, start: int, end: int) -> Value | None:
+    for rx in (_AGE, _AGE_ALT):
+        m = rx.search(flat, start, end)
+        if m and 0 < int(m[1]) < 120:
+            return Value(int(m[1]), m.start(1), m.end(1))
+    return None
+
+
+def read_sex(flat: str, start: int, end: int, age: Value | None) -> Value | None:
+    """The sex word next to the age ("49-year-old female"), else clear pronoun use."""
+    windows = [(age.end, min(end, age.end + 60))] if age else []
+    windows.append((start, min(end, start + 400)))
+    for a, b in windows:
+        m = _SEX_WORD.search(flat, a, b)
+        if m:
+            return Value("female" if m["f"] else "male", m.start(), m.end())
+    she = list(_FEMALE_PRONOUN.finditer(flat, start, end))
+    he = list(_MALE_PRONOUN.finditer(flat, start, end))
+    if len(she) >= 2 and not he:
+        return Value("female", she[0].start(), she[0].end())
+    if len(he) >= 2 and not she:
+        return Value("male", he[0].start(), he[0].end())
+    return None
+
+
+_DOI_LABEL = re.compile(rf"\bDate\s+of\s+Injury\s*:\s*(?P<d>{DATE_RE})", re.I)
+_DOI_PROSE = re.compile(
+    rf"\b(?:date\s+of\s+(?:the\s+)?injury|DOI)\s*(?:of|was|is|on|:)?\s*(?P<d>{DATE_RE})"
+    rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})",
+    re.I,
+)
+
+
+def _date_value(m: re.Match[str], group: str) -> Value | None:
+    iso = parse_date(m[group])
+    return Value(iso, m.start(group), m.end(group)) if iso else None
+
+
+def read_date_of_injury(
+    flat: str, header: tuple[int, int], summary: tuple[int, int]
+) -> Value | None:
+    m = _DOI_LABEL.search(flat, *header)
+    if m and (v := _date_value(m, "d")):
+        return v
+    for m in _DOI_PROSE.finditer(flat, *summary):
+        v = _date_value(m, "d" if m["d"] else "d2")
+        if v:
+            return v
+    return None
+
+
+# ------------------------------------------------------------------------- header / UR
+
+_CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?|#)\s*:?\s*(?P<v>CM\d{2}-\d{3,8})", re.I)
+_DATE_ASSIGNED = re.compile(rf"\bDate\s+Assigned\s*:\s*(?P<d>{DATE_RE})", re.I)
+_UR_LABEL = re.compile(
+    r"\b(?:UR\s+(?:Denial|Decision|Determination)\s+Date|Date\s+of\s+(?:the\s+)?(?:UR|Utilization"
+    rf"\s+Review)(?:\s+(?:Decision|Denial|Determination))?)\s*:\s*(?P<d>{DATE_RE})",
+    re.I,
+)
+_UR = r"(?:utilization\s+review|(?-i:UR))"
+_UR_PROSE = re.compile(
+    rf"\b{_UR}(?:\s+(?:determination|decision|denial|review|report|letter|physician|dated))*"
+    rf"\s+(?:on|dated|of|from)\s+(?P<d>{DATE_RE})"
+    rf"|\b(?:on|dated)\s+(?P<d2>{DATE_RE}),?\s+(?:the\s+|a\s+)?{_UR}\b"
+    rf"|(?P<d3>{DATE_RE})\s+{_UR}\s+(?:determination|decision|denial|review|report|letter)",
+    re.I,
+)
+
+
+def read_case_number(flat: str, start: int, end: int) -> Value | None:
+    m = _CASE_NUMBER.search(flat, start, end)
+    return Value(m["v"], m.start("v"), m.end("v")) if m else None
+
+
+def read_date_assigned(flat: str, start: int, end: int) -> Value | None:
+    m = _DATE_ASSIGNED.search(flat, start, end)
+    return _date_value(m, "d") if m else None
+
+
+_UR_MENTION = re.compile(rf"\b{_UR}\b", re.I)
+
+
+def read_ur_date(flat: str, header: tuple[int, int], summary: tuple[int, int]) -> Value | None:
+    """The header's UR date wins; else a date the summary ties to the Utilization Review."""
+    m = _UR_LABEL.search(flat, *header)
+    if m and (v := _date_value(m, "d")):
+        return v
+    # Every phrasing names the review, so look only around its mentions (a date pattern tried
+    # at every character of the summary is the slowest part of a letter otherwise).
+    start, end = summary
+    for mention in _UR_MENTION.finditer(flat, start, end):
+        window = (max(start, mention.start() - 40), min(end, mention.end() + 160))
+        for m in _UR_PROSE.finditer(flat, *window):
+            if m.end() <= mention.start() or m.start() >= mention.end() + 120:
+                continue
+            group = next(g for g in ("d", "d2", "d3") if m[g])
+            v = _date_value(m, group)
+            if v:
+                return v
+    return None
+
+
+# ----------------------------------------------------------------------------- reviewer
+
+# The credential labels end at a colon: the region is scanned for colons (a literal, so fast) and
+# the words before each tested against this. Patterns here run on the lower-case text.
+_CREDENTIAL_LABEL = re.compile(
+    r"(?<![a-z0-9_])(?:(?P<states>states?\s*(?:\(s\))?\s+of\s+licensure)"
+    r"|(?P<specialties>(?:certifications?\s*(?:\(s\))?\s*/\s*)?specialt(?:y|ies)"
+    r"|board\s+certifications?)\s*(?:\([a-z]+\))?)\s*$"
+)
+_NEXT_LABEL = re.compile(r"\s[A-Z][A-Za-z()/]*(?:\s+[A-Za-z()/]+){0,4}\s*:|\.\s|$")
+_CREDENTIAL = re.compile(
+    r"(?:board[-\s]+certified|licensed|licensure|sub-?specialty|specialty\s+in|"
+    r"certified\s+in|specializ\w+\s+in|practices?\s+(?:in|as))(?![a-z0-9_])"
+)
+_BOARD = re.compile(r"board[-\s]+certified(?![a-z0-9_])")
+_NOT_BOARD = re.compile(r"not\s+board[-\s]+certified(?![a-z0-9_])")
+
+
+class ReviewerValue(NamedTuple):
+    states: list[tuple[str, int, int]]
+    specialties: list[tuple[str, int, int]]
+    board_certified: bool | None
+
+
+def _field_value(flat: str, label_end: int, end: int) -> int:
+    m = _NEXT_LABEL.search(flat, label_end, end)
+    return m.start() if m else end
+
+
+def _word_start(lower: str, at: int) -> bool:
+    return at == 0 or not lower[at - 1].isalnum()
+
+
+def read_reviewer(
+    flat: str, start: int, end: int, vocab: Vocabulary, lower: str | None = None
+) -> ReviewerValue:
+    """States of licensure and specialties from labelled fields and from credential sentences.
+
+    ``lower`` is ``flat`` in lower case, offset for offset (``FlatText.lower``).
+    """
+    lower = lower if lower is not None else lower_same_length(flat)
+    states: dict[str, tuple[str, int, int]] = {}
+    specs: dict[str, tuple[str, int, int]] = {}
+    st_m, sp_m = vocab.matcher("state"), vocab.matcher("specialty")
+    colon = lower.find(":", start, end)
+    while colon != -1:
+        label = _CREDENTIAL_LABEL.search(lower, max(start, colon - 60), colon)
+        if label:
+            matcher, found = (st_m, states) if label.lastgroup == "states" else (sp_m, specs)
+            for f in matcher.finditer(flat, colon + 1, _field_value(flat, colon + 1, end)):
+                found.setdefault(f.slug, f)
+        colon = lower.find(":", colon + 1, end)
+    done = -1
+    for m in _CREDENTIAL.finditer(lower, start, end):  # sentences that speak of credentials
+        if m.start() < done or not _word_start(lower, m.start()):
+            continue
+        s0 = max(start, lower.rfind(".", start, m.start()) + 1)
+        s1 = lower.find(".", m.end(), end)
+        s1 = end if s1 == -1 else s1
+        done = s1
+        for f in sp_m.finditer(flat, s0, s1):
+            specs.setdefault(f.slug, f)
+        lic = lower.find("licens", s0, s1)
+        if lic != -1:
+            for f in st_m.finditer(flat, lic, s1):
+                text = flat[f.start : f.end]
+                if not (len(text) == 2 and text.isupper()):  # codes only in a licensure field
+                    states.setdefault(f.slug, f)
+    board = None
+    if _NOT_BOARD.search(lower, start, end):
+        board = False
+    elif _BOARD.search(lower, start, end):
+        board = True
+    return ReviewerValue(list(states.values()), list(specs.values()), board)
+
+
+# ---------------------------------------------------------------------------- diagnoses
+
+_DX_TRIGGER = re.compile(
+    r"\b(?:(?:current|listed|working|final|discharge|admitting|primary|secondary)\s+)?"
+    r"diagnos(?:es|is|ed)\b(?P<clutter>\s+(?:per|by|from|dated|on|of\s+record)\b[^.:]{0,60}?)?"
+    r"\s*(?:(?:(?:have|has|had)\s+(?:been\s+)?)?(?:is|are|were|was|include[sd]?|including|consist\s+of|listed\s+as|as\s+follows)\b|:"
+    r"|(?:with|as\s+having|as|of)\b)\s*:?\s*",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Z\"'(]|\s*$)|\.\s*$")
+_NUMBERED = re.compile(r"(?:^|\s)(\d{1,2})[.)]\s+")
+_CLUTTER = re.compile(rf"\s*\b(?:per|by)\s+(?:Dr\.?\s*)?\s*(?:dated|on)\s+{DATE_RE}\s*", re.I)
+_ADJ_SUFFIX = re.compile(
+    r"(?:al|ic|ar|ary|ous|ive|ed|genic|atic|oid|ile|ine|ant|ent|left|right|mild|severe|acute|"
+    r"chronic|bilateral|upper|lower)$",
+    re.I,
+)
+_ADJ_WORDS = frozenset(
+    [
+        "left",
+        "right",
+        "bilateral",
+        "mild",
+        "moderate",
+        "severe",
+        "acute",
+        "chronic",
+        "upper",
+        "lower",
+        "mid",
+        "recurrent",
+        "possible",
+        "probable",
+        "status",
+        "post",
+    ]
+)
+
+
+def _is_modifier(word: str) -> bool:
+    w = word.lower().strip(",;:()")
+    return w in _ADJ_WORDS or bool(_ADJ_SUFFIX.search(w))
+
+
+def _split_and(part: str) -> list[str]:
+    pieces = re.split(r"\s+and\s+", part)
+    out = [pieces[0]]
+    for p in pieces[1:]:
+        left = out[-1].split()
+        if left and all(_is_modifier(w) for w in left):
+            out[-1] = f"{out[-1]} and {p}"  # "myofascial and discogenic low back pain"
+        else:
+            out.append(p)
+    return out
+
+
+def split_diagnoses(text: str) -> list[str]:
+    """Split a diagnosis list on semicolons, commas and 'and' (not between shared adjectives)."""
+    text = _CLUTTER.sub(" ", text)
+    items = _NUMBERED.split(text)
+    # "1. A 2. B" -> drop the numbers
+    parts = [items[i] for i in range(2, len(items), 2)] if len(items) >= 3 else [text]
+    out: list[str] = []
+    for part in parts:
+        for chunk in re.split(r"\s*;\s*|,\s+", part):
+            chunk = re.sub(r"^(?:and|or|as well as|also)\s+", "", chunk.strip(" .,:"), flags=re.I)
+            for d in _split_and(chunk) if chunk else []:
+                d = d.strip(" .,:;")
+                if d and len(d) < 200:
+                    out.append(d)
+    return list(dict.fromkeys(out))
+
+
+def read_diagnoses(flat: str, start: int, end: int) -> tuple[list[str], tuple[int, int] | None]:
+    for m in _DX_TRIGGER.finditer(flat, start, end):
+        body_start = m.end()
+        numbered = re.match(r"\s*1[.)]\s", flat[body_start : body_start + 6])
+        if numbered:
+            # a numbered list runs while the numbers go on; stop at the first sentence after it
+            stop = body_start
+            n = 1
+            while True:
+                nm = re.compile(rf"(?:^|\s){n}[.)]\s").search(flat, stop, end)
+                if not nm:
+                    break
+                stop = nm.end()
+                n += 1
+            se = _SENTENCE_END.search(flat, stop, end)
+            body_end = se.start() if se else end
+        else:
+            se = _SENTENCE_END.search(flat, body_start, end)
+            body_end = se.start() if se else min(end, body_start + 300)
+        if body_end - body_start < 3:
+            continue
+        found = split_diagnoses(flat[body_start:body_end])
+        if found:
+            return found, (body_start, body_end)
+    return [], None
+
+
+# ----------------------------------------------------------------------------- requests
+
+_FREQ = re.compile(
+    rf"(?<![\w/.])(?P<a>{NUMBER_RE})\s*(?:x|\u00d7|times?)\s*(?:(?:a|per|each|/)\s*)?"
+    rf"(?:weeks?|wks?|weekly)\s*(?:x|\u00d7|for|times|over)?\s*(?P<b>{NUMBER_RE})\s*(?:weeks?|wks?)\b",
+    re.I,
+)
+_AXB = re.compile(
+    r"(?<![\w/.-])(?P<a>\d{1,2})\s*[xX\u00d7]\s*(?P<b>\d{1,2})(?![\d/%.])(?!\s*(?:mg|mcg|%))"
+)
+_COUNT = re.compile(
+    rf"(?<![\w/.#-])(?P<n>{NUMBER_RE})\s+(?:[\w/-]+\s+){{0,4}}?(?:sessions?|visits?|treatments?|"
+    r"injections?|units?|tablets?|tabs?|pills?|capsules?|caps|patch(?:es)?|appointments?|"
+    r"classes|hours|days|refills|procedures?)\b",
+    re.I,
+)
+_LEADING = re.compile(rf"^\s*(?:\(\s*)?(?P<n>{NUMBER_RE})\b(?!\s*(?:mg|mcg|%|/|-|\.\d|:))", re.I)
+_HASH = re.compile(r"#\s*(?P<n>\d{1,4})\b")
+_XN = re.compile(r"(?<![\w])[xX\u00d7]\s*(?P<n>\d{1,3})(?!\s*(?:mg|mcg|%|\d|/))\b")
+_QTY = re.compile(r"\b(?:qty|quantity|number)\s*[:#]?\s*(?P<n>\d{1,4})\b", re.I)
+
+
+def read_quantity(s: str) -> Value | None:
+    """Total units requested: "2x8" -> 16, "3 times a week for 4 weeks" -> 12, "#60" -> 60."""
+    for rx in (_LEADING, _COUNT, _QTY):
+        m = rx.search(s)
+        if m:
+            n = to_int(m["n"])
+            if n:
+                return Value(n, m.start("n"), m.end("n"))
+    for rx in (_FREQ, _AXB):
+        m = rx.search(s)
+        if m:
+            a, b = to_int(m["a"]), to_int(m["b"])
+            if a and b:
+                return Value(a * b, m.start(), m.end())
+    for rx in (_HASH, _XN):
+        m = rx.search(s)
+        if m and (n := int(m["n"])):
+            return Value(n, m.start("n"), m.end("n"))
+    return None
+
+
+_BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|both|B/L|BL|bilat)\b", re.I)
+_LEFT = re.compile(
+    r"\b(?:left|lt\.?)(?!\w)|\((?-i:L)\)|(?<![\w/-])(?-i:L)(?=\s+(?:knee|shoulder|hip|wrist|hand|elbow|ankle|foot)\b)",
+    re.I,
+)
+_RIGHT = re.compile(
+    r"\b(?:right|rt\.?)(?!\w)|\((?-i:R)\)|(?<![\w/-])(?-i:R)(?=\s+(?:knee|shoulder|hip|wrist|hand|elbow|ankle|foot)\b)",
+    re.I,
+)
+
+
+def read_laterality(s: str) -> Value | None:
+    m = _BILATERAL.search(s)
+    if m:
+        return Value("bilateral", m.start(), m.end())
+    left, right = _LEFT.search(s), _RIGHT.search(s)
+    if left and right:
+        return Value("bilateral", min(left.start(), right.start()), max(left.end(), right.end()))
+    m = left or right
+    if m:
+        return Value("left" if m is left else "right", m.start(), m.end())
+    return None
+
+
+_INJECTIONS = frozenset(
+    {
+        "trigger_point_injection",
+        "epidural_steroid_injection",
+        "facet_injection",
+        "joint_injection",
+        "radiofrequency_ablation",
+    }
+)
+
+
+_SPINAL_INJECTIONS = frozenset(
+    {"epidural_steroid_injection", "facet_injection", "radiofrequency_ablation"}
+)
+_GENERIC_STEROID = re.compile(r"(?:cortico)?steroid|cortisone", re.I)
+
+
+def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
+    found = vocab.matcher("treatment").finditer(s)
+    slugs = {f.slug for f in found}
+    drop = set()
+    if slugs & _INJECTIONS:
+        drop.add("injection_other")
+    if "radiofrequency_ablation" in slugs:
+        drop.add("surgery")
+    spinal = bool(slugs & _SPINAL_INJECTIONS)
+    out = [
+        (f.slug, f.start, f.end)
+        for f in found
+        if f.slug not in drop
+        # "transforaminal epidural | steroid injection": the steroid is the epidural's
+        and not (spinal and f.slug == "joint_injection" and _GENERIC_STEROID.match(s, f.start))
+    ]
+    if not out:
+        m = MEDICATION_HINT.search(s)
+        if m:
+            out.append(("medication", m.start(), m.end()))
+    seen: dict[str, tuple[str, int, int]] = {}
+    for t in out:
+        seen.setdefault(t[0], t)
+    return list(seen.values())
+
+
+def read_body_regions(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
+    seen: dict[str, tuple[str, int, int]] = {}
+    for f in vocab.matcher("body_region").finditer(s):
+        seen.setdefault(f.slug, (f.slug, f.start, f.end))
+    if len(seen) > 1:
+        seen.pop("spine", None)  # "lumbar spine" already says which spine
+    return list(seen.values())

@@ -1,0 +1,359 @@
+"""The letter parser: plain Python, no database. Each test reads a letter as a user would."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from decisions.parsing import (
+    ParseError,
+    content_hash,
+    parse_letter,
+    parse_unguarded,
+    text_from_bytes,
+)
+from decisions.parsing.citations import parse_page_list
+from decisions.parsing.fields import read_quantity
+from decisions.parsing.vocab import DEFAULT_VOCABULARY
+
+ROOT = Path(__file__).resolve().parents[2]
+LETTERS = ROOT / "fixtures" / "letters"
+HELDOUT = ROOT / "fixtures" / "heldout"
+PDFS = ROOT / "fixtures" / "pdf"
+GOLD = ROOT / "fixtures" / "gold"  # shared/gold, the hand labels of fixtures/letters
+
+
+def letter(name: str) -> str:
+    return next(LETTERS.glob(f"{name}*.txt")).read_text(encoding="utf-8")
+
+
+def norm(s) -> str:
+    return re.sub(r"\s+", " ", str(s or "")).strip().lower()
+
+
+def scored_fields(parsed: dict) -> dict:
+    """The fields shared/gold/SCHEMA.md scores, in a form that compares like the scorer."""
+
+    def citations(item):
+        out = {}
+        for c in item.get("citations") or []:
+            chapters, pages = out.get((c["source"], c["guideline"]), (set(), set()))
+            out[(c["source"], c["guideline"])] = (
+                chapters | set(c.get("chapters") or []),
+                pages | {tuple(p) for p in c.get("pages") or []},
+            )
+        return out
+
+    return {
+        "states": set(parsed["reviewer"]["licensure_states"]),
+        "specialties": set(parsed["reviewer"]["specialties"]),
+        "patient": {k: parsed["patient"][k] for k in ("age", "sex", "date_of_injury")},
+        "diagnoses": {norm(d) for d in parsed["diagnoses"]},
+        "ur_date": parsed.get("ur_date"),
+        "items": [
+            {
+                "request": norm(i["request"]),
+                "outcome": i["outcome"],
+                "treatments": set(i["treatments"]),
+                "body_regions": set(i["body_regions"]),
+                "laterality": i["laterality"],
+                "quantity": i["quantity"],
+                "citations": citations(i),
+                "rationale": norm(i["rationale"]),
+            }
+            for i in parsed["items"]
+        ],
+    }
+
+
+def labelled_letters(folder: Path) -> list[tuple[Path, Path]]:
+    return [(p.with_suffix(".txt"), p) for p in sorted(folder.glob("*.json"))]
+
+
+# --- whole letters --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text_path", "gold_path"),
+    labelled_letters(GOLD) + labelled_letters(HELDOUT),
+    ids=lambda p: p.stem,
+)
+def test_letters_read_as_labelled_by_hand(text_path, gold_path):
+    if gold_path.parent == GOLD:
+        text_path = LETTERS / text_path.name
+    gold = json.loads(gold_path.read_text())
+    parsed = parse_letter(text_path.read_text(encoding="utf-8")).to_dict()
+    assert scored_fields(parsed) == scored_fields(gold)
+    for key in ("case_number", "date_assigned"):
+        if key in gold:
+            assert parsed[key] == gold[key]
+
+
+def test_published_header_gives_case_number_and_dates():
+    text = (
+        " Case Number: CM15-0012345        Date Assigned: 03/02/2015\n\n"
+        "Date of Injury:  07/16/2008\n\nUR Denial Date:  02/06/2015\n\n"
+        "Priority:  Standard\n\n" + letter("003")
+    )
+    parsed = parse_letter(text)
+    assert (parsed.case_number, parsed.date_assigned, parsed.ur_date) == (
+        "CM15-0012345",
+        "2015-03-02",
+        "2015-02-06",
+    )
+    assert parsed.layout == "determination"
+    start, end = parsed.spans["case_number"]
+    assert text[start:end] == "CM15-0012345"
+
+
+def test_item_heading_in_capitals_and_a_wrapped_request():
+    text = letter("003").replace(
+        "MRI of the Lumbar Spine:  Overturned",
+        "RETROSPECTIVE REQUEST FOR MRI OF THE LUMBAR SPINE WITHOUT CONTRAST DATE OF \n\n"
+        "SERVICE 01/20/2015:  OVERTURNED",
+    )
+    mri = parse_letter(text).items[1]
+    assert mri.request == (
+        "RETROSPECTIVE REQUEST FOR MRI OF THE LUMBAR SPINE WITHOUT CONTRAST DATE OF SERVICE "
+        "01/20/2015"
+    )
+    assert (mri.outcome, mri.treatments, mri.body_regions) == (
+        "overturned",
+        ["mri"],
+        ["lumbar_spine"],
+    )
+
+
+def test_a_request_naming_no_region_takes_the_case_summarys_and_says_so():
+    parsed = parse_letter(letter("004"))
+    chiro = parsed.items[0]
+    assert chiro.body_regions == ["lumbar_spine"]
+    assert chiro.body_regions_inferred is True
+    start, end = chiro.spans["body_regions"][0]
+    assert letter("004")[start:end].lower() == "low back"
+    named = parse_letter(letter("003")).items[0]
+    assert named.body_regions_inferred is False
+
+
+def test_page_break_inside_a_rationale_does_not_cut_it():
+    text = letter("003").replace(
+        "electromyography (EMG) \n\n\n\nand nerve conduction",
+        "electromyography (EMG) \n\nPage 2 of 3\n\n\n\nand nerve conduction",
+    )
+    assert "(EMG) and nerve conduction" in parse_letter(text).items[1].rationale
+
+
+def test_every_span_points_at_the_text_it_was_read_from():
+    text = letter("002")
+    parsed = parse_letter(text)
+    s, e = parsed.spans["patient.age"]
+    assert text[s:e] == "45"
+    s, e = parsed.spans["patient.date_of_injury"]
+    assert text[s:e] == "5/3/2007"
+    tpi = parsed.items[1]
+    s, e = tpi.spans["request"]
+    assert text[s:e] == tpi.request
+    s, e = tpi.spans["outcome"]
+    assert text[s:e] == "Upheld"
+    s, e = tpi.spans["laterality"]
+    assert text[s:e] == "Right"
+    assert [text[s:e] for s, e in parsed.spans["reviewer.licensure_states"]] == [
+        "Georgia",
+        "California",
+        "Texas",
+    ]
+    s, e = tpi.spans["rationale"]
+    assert norm(text[s:e]) == norm(tpi.rationale)
+
+
+def test_a_missing_field_is_empty_with_a_warning_not_a_guess():
+    text = letter("003").replace("57 year old female", "worker")
+    parsed = parse_letter(text)
+    assert parsed.patient.age is None
+    warned = {w.field for w in parsed.warnings}
+    assert "patient.age" in warned
+    assert parse_letter(letter("003")).patient.age == 57
+
+
+def test_older_letters_state_each_decision_as_a_sentence():
+    text = (
+        "IMR DECISION(S) AND RATIONALE(S)\n\n1. Urine drug screen is not medically necessary and "
+        "appropriate.\n\nRationale for the Decision: The MTUS supports drug testing for patients "
+        "on opioids.\n\n2. Omeprazole 20mg #60 is medically necessary and appropriate.\n\n"
+        "Rationale for the Decision: The patient has GI risk factors.\n"
+    )
+    items = parse_letter(text).items
+    assert [(i.request, i.outcome, i.treatments, i.quantity) for i in items] == [
+        ("Urine drug screen", "upheld", ["urine_drug_screen"], None),
+        ("Omeprazole 20mg #60", "overturned", ["medication"], 60),
+    ]
+    assert items[0].rationale == "The MTUS supports drug testing for patients on opioids."
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_text", "quantity"),
+    [
+        ("Physical Therapy 2x8 for the Lumbar Spine", 16),
+        ("PHYSICAL THERAPY 2 X 6 FOR THE CERVICAL SPINE", 12),
+        ("Physical therapy 3 times a week for 4 weeks", 12),
+        ("12 sessions of acupuncture", 12),
+        ("Chiropractic x6", 6),
+        ("Five chiropractic and physical therapy sessions", 5),
+        ("Naproxen 550mg #60", 60),
+        ("Oxycodone 10mg #120", 120),
+        ("Lidoderm 5% patch #30", 30),
+        ("Right shoulder MRI", None),
+    ],
+)
+def test_quantities(request_text, quantity):
+    found = read_quantity(request_text)
+    assert (found.value if found else None) == quantity
+
+
+@pytest.mark.parametrize(
+    ("kind", "phrase", "slug"),
+    [
+        ("treatment", "PT", "physical_therapy"),
+        ("treatment", "physiotherapy", "physical_therapy"),
+        ("treatment", "TPI", "trigger_point_injection"),
+        ("treatment", "Left L5-S1 transforaminal epidural injection", "epidural_steroid_injection"),
+        ("treatment", "Lidoderm 5% patch", "medication"),
+        ("treatment", "CPT 97110", "physical_therapy"),
+        ("body_region", "L-spine", "lumbar_spine"),
+        ("body_region", "low back", "lumbar_spine"),
+        ("body_region", "lumbosacral", "lumbar_spine"),
+        ("body_region", "Right shoulder", "shoulder"),
+        ("specialty", "Family Practice", "family_medicine"),
+        ("specialty", "Physical Medicine & Rehabilitation", "physical_medicine_rehabilitation"),
+        ("state", "California", "CA"),
+        ("state", "TX", "TX"),
+    ],
+)
+def test_vocabulary_aliases(kind, phrase, slug):
+    assert slug in DEFAULT_VOCABULARY.matcher(kind).slugs(phrase)
+
+
+@pytest.mark.parametrize(
+    ("written", "ranges"),
+    [
+        ("98-99 of 127", [(98, 99)]),
+        ("98-9", [(98, 99)]),
+        ("s 48-9; 90; 299-301 and 308-9", [(48, 49), (90, 90), (299, 301), (308, 309)]),
+        ("122 of 127", [(122, 122)]),
+        ("303-4 and 309", [(303, 304), (309, 309)]),
+    ],
+)
+def test_cited_page_lists(written, ranges):
+    assert parse_page_list(written) == ranges
+
+
+def test_mtus_page_table_fills_what_a_citation_leaves_out():
+    items = parse_letter(letter("002")).items
+    by_source = {c.source: c for c in items[0].citations}
+    only_section = by_source["claims_administrator"]  # "Physical Medicine", no pages given
+    assert only_section.section == "Physical Medicine"
+    assert (only_section.pages, only_section.derived_pages) == ([], [(98, 99)])
+    only_pages = next(c for c in parse_letter(letter("001")).items[0].citations if c.pages)
+    assert (only_pages.section, only_pages.derived_section) == (None, "Physical Medicine")
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   \n\n  ", "empty"),
+        ("\x00\x01\x02\x03\x04" * 40, "binary"),
+        ("Pancakes\n\nMix flour, eggs and milk. Fry until golden.\n" * 5, "does not look like"),
+        ("HOW THE IMR FINAL DETERMINATION WAS MADE\n\nMAXIMUS sent the file.", "no disputed item"),
+    ],
+)
+def test_what_is_not_a_letter_is_refused_with_a_reason(text, reason):
+    with pytest.raises(ParseError, match=reason):
+        parse_letter(text)
+
+
+def test_pdf_and_text_of_a_letter_are_the_same_letter():
+    for pdf in sorted(PDFS.glob("0*.pdf")):
+        text, notes = text_from_bytes(pdf.read_bytes(), pdf.name)
+        same = (LETTERS / pdf.with_suffix(".txt").name).read_text(encoding="utf-8")
+        assert content_hash(text) == content_hash(same)
+        assert notes == []
+
+
+def test_a_scanned_pdf_is_refused_because_it_has_no_text_layer():
+    with pytest.raises(ParseError, match="no text layer"):
+        text_from_bytes((PDFS / "scanned_no_text_layer.pdf").read_bytes())
+
+
+def test_windows_text_is_read_and_noted():
+    text, notes = text_from_bytes("Patient\u2019s \u201cflare-up\u201d".encode("cp1252"))
+    assert text == "Patient\u2019s \u201cflare-up\u201d"
+    assert notes == ["not UTF-8: read as Windows text (cp1252)"]
+
+
+# --- properties: any input gives a letter or a ParseError, never a crash --------------------
+
+SAMPLES = [p.read_text(encoding="utf-8") for p in sorted(LETTERS.glob("*.txt"))]
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def parses_or_refuses(text: str) -> None:
+    """``parse_unguarded`` has no safety net: any exception but ParseError fails the test."""
+    try:
+        parsed = parse_unguarded(text)
+    except ParseError as exc:
+        assert exc.reason
+    else:
+        json.dumps(parsed.to_dict())
+        for item in parsed.items:
+            assert item.outcome in {"upheld", "overturned", None}
+
+
+@FAST
+@given(st.text())
+def test_random_text(text):
+    parses_or_refuses(text)
+
+
+@FAST
+@given(st.sampled_from(SAMPLES), st.floats(0, 1))
+def test_truncated_letters(text, fraction):
+    parses_or_refuses(text[: int(len(text) * fraction)])
+
+
+@FAST
+@given(st.sampled_from(SAMPLES), st.randoms(use_true_random=False))
+def test_shuffled_sections(text, rnd):
+    blocks = re.split(r"\n\s*\n", text)
+    rnd.shuffle(blocks)
+    parses_or_refuses("\n\n".join(blocks))
+
+
+@FAST
+@given(
+    st.sampled_from(SAMPLES),
+    st.lists(st.tuples(st.floats(0, 1), st.integers(1, 40)), max_size=8),
+    st.booleans(),
+)
+def test_bytes_removed_or_duplicated(text, cuts, duplicate):
+    data = bytearray(text.encode("utf-8"))
+    for where, length in cuts:
+        at = int(len(data) * where)
+        if duplicate:
+            data[at:at] = data[at : at + length]
+        else:
+            del data[at : at + length]
+    try:
+        decoded, _ = text_from_bytes(bytes(data))
+    except ParseError:
+        return
+    parses_or_refuses(decoded)

@@ -20,6 +20,10 @@ _NEGATED_MTUS = re.compile(
     r"(?:not\s+base\w*\s+(?:\w+\s+){0,2}decisions?\s+on|part\s+of|not\s+\w+\s+on)\s+(?:the\s+)?$",
     re.I,
 )
+# A plain MTUS mention stands only where the decision was based on it: not in "did not base
+# their decision on the MTUS", "Non-MTUS Official Disability Guidelines" or "the MTUS does not
+# address the issue at dispute".
+_MTUS_SILENT = re.compile(r"\s+(?:does|did)\s+not\s+(?:address|cover|apply|discuss)", re.I)
 _SECTION_JUNK = re.compile(
     r"\s*(?:Decision\s+based\s+on|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS"
     r"|\d+(?:st|nd|rd|th)\s+Edition|\(\s*\d{4}\s*\)|the\s+MTUS)\s*",
@@ -92,9 +96,13 @@ def parse_citations(
         f
         for f in found
         if f.slug != "mtus"
-        or not (has_family or _NEGATED_MTUS.search(flat, max(start, f.start - 60), f.start))
+        or not (
+            has_family
+            or _NEGATED_MTUS.search(flat, max(start, f.start - 60), f.start)
+            or _MTUS_SILENT.match(flat, f.end)
+            or flat[max(start, f.start - 4) : f.start].lower() in ("non-", "non ")
+        )
     ]
-    # A plain MTUS mention only stands when it is what the decision was based on.
     merged: dict[str, Citation] = {}
     for i, f in enumerate(markers):
         seg_end = markers[i + 1].start if i + 1 < len(markers) else end

@@ -247,13 +247,28 @@ def _is_modifier(word: str) -> bool:
     return w in _ADJ_WORDS or bool(_ADJ_SUFFIX.search(w))
 
 
+_LEVEL = re.compile(r"(?:at\s+)?[CTLS]\d{1,2}(?:\s*-\s*[CTLS]?\d{1,2})?", re.I)
+_JOINED_BY = re.compile(r"\b(?:with|status\s+post|s/p|treated|secondary\s+to|due\s+to)\b", re.I)
+
+
 def _split_and(part: str) -> list[str]:
+    """Split on "and", except inside one diagnosis.
+
+    Kept together: shared adjectives ("myofascial and discogenic low back pain"), spinal levels
+    ("L4-5 and L5-S1 disc protrusions", "at C5-6 and C6-7") and what follows "with", "status post"
+    and the like ("anxiety with mixed anxiety and depressed mood").
+    """
     pieces = re.split(r"\s+and\s+", part)
     out = [pieces[0]]
     for p in pieces[1:]:
         left = out[-1].split()
-        if left and all(_is_modifier(w) for w in left):
-            out[-1] = f"{out[-1]} and {p}"  # "myofascial and discogenic low back pain"
+        if (
+            (left and all(_is_modifier(w) for w in left))
+            or _LEVEL.fullmatch(out[-1].strip())
+            or _LEVEL.fullmatch(p.strip())
+            or _JOINED_BY.search(out[-1])
+        ):
+            out[-1] = f"{out[-1]} and {p}"
         else:
             out.append(p)
     return out
@@ -263,11 +278,12 @@ def split_diagnoses(text: str) -> list[str]:
     """Split a diagnosis list on semicolons, commas and 'and' (not between shared adjectives)."""
     text = _CLUTTER.sub(" ", text)
     items = _NUMBERED.split(text)
-    # "1. A 2. B" -> drop the numbers
-    parts = [items[i] for i in range(2, len(items), 2)] if len(items) >= 3 else [text]
+    # "1. A, B. 2. C" -> the numbers alone separate diagnoses
+    numbered = len(items) >= 5 or (len(items) == 3 and not items[0].strip())
+    parts = [items[i] for i in range(2, len(items), 2)] if numbered else [text]
     out: list[str] = []
     for part in parts:
-        for chunk in re.split(r"\s*;\s*|,\s+", part):
+        for chunk in [part] if numbered else re.split(r"\s*;\s*|,\s+", part):
             chunk = re.sub(r"^(?:and|or|as well as|also)\s+", "", chunk.strip(" .,:"), flags=re.I)
             for d in _split_and(chunk) if chunk else []:
                 d = d.strip(" .,:;")
@@ -282,14 +298,9 @@ def read_diagnoses(flat: str, start: int, end: int) -> tuple[list[str], tuple[in
         numbered = re.match(r"\s*1[.)]\s", flat[body_start : body_start + 6])
         if numbered:
             # a numbered list runs while the numbers go on; stop at the first sentence after it
-            stop = body_start
-            n = 1
-            while True:
-                nm = re.compile(rf"(?:^|\s){n}[.)]\s").search(flat, stop, end)
-                if not nm:
-                    break
-                stop = nm.end()
-                n += 1
+            stop, n = body_start, 1
+            while nm := re.compile(rf"(?<![\w.]){n}[.)]\s").search(flat, stop, end):
+                stop, n = nm.end(), n + 1
             se = _SENTENCE_END.search(flat, stop, end)
             body_end = se.start() if se else end
         else:
@@ -316,9 +327,20 @@ _AXB = re.compile(
 _COUNT = re.compile(
     rf"(?<![\w/.#-])(?P<n>{NUMBER_RE})\s+(?:[\w/-]+\s+){{0,4}}?(?:sessions?|visits?|treatments?|"
     r"injections?|units?|tablets?|tabs?|pills?|capsules?|caps|patch(?:es)?|appointments?|"
-    r"classes|hours|days|refills|procedures?)\b",
+    r"classes|hours|days|procedures?)\b",
     re.I,
 )
+# "4 hours per day, 5 days per week for 6 weeks": the rates times the span.
+_RATE = re.compile(
+    rf"(?<![\w/.])(?P<n>{NUMBER_RE})\s*(?:x\s*)?(?:times?|hours?|hrs?|days?|visits?|sessions?)?"
+    r"\s*(?:a|per|each|/)\s*(?:day|week|wk|month)\b",
+    re.I,
+)
+_SPAN = re.compile(
+    rf"[\s,]*(?:for|x|over)\s*(?P<n>{NUMBER_RE})\s*(?:days?|weeks?|wks?|months?)\b", re.I
+)
+_REFILLS = re.compile(rf"\b(?:with\s+)?(?P<n>{NUMBER_RE})\s+refills?\b", re.I)
+_PACKAGE = re.compile(r"(?<![\w.])(?P<n>\d{1,4})\s*(?:gm|grams?|g|ml|oz)\b", re.I)
 _LEADING = re.compile(rf"^\s*(?:\(\s*)?(?P<n>{NUMBER_RE})\b(?!\s*(?:mg|mcg|%|/|-|\.\d|:))", re.I)
 _HASH = re.compile(r"#\s*(?P<n>\d{1,4})\b")
 _XN = re.compile(r"(?<![\w])[xX\u00d7]\s*(?P<n>\d{1,3})(?!\s*(?:mg|mcg|%|\d|/))\b")
@@ -326,8 +348,16 @@ _QTY = re.compile(r"\b(?:qty|quantity|number)\s*[:#]?\s*(?P<n>\d{1,4})\b", re.I)
 
 
 def read_quantity(s: str) -> Value | None:
-    """Total units requested: "2x8" -> 16, "3 times a week for 4 weeks" -> 12, "#60" -> 60."""
-    for rx in (_LEADING, _COUNT, _QTY):
+    """Total units requested: "2x8" -> 16, "3 times a week for 4 weeks" -> 12, "#60" -> 60.
+
+    Refills multiply a count ("#90 with 2 refills" -> 270); a cream's package size counts when
+    nothing else does ("120gm" -> 120).
+    """
+    if (m := _LEADING.search(s)) and (n := to_int(m["n"])):
+        return Value(n, m.start("n"), m.end("n"))
+    if chain := _rate_chain(s):
+        return chain
+    for rx in (_COUNT, _QTY):
         m = rx.search(s)
         if m:
             n = to_int(m["n"])
@@ -342,7 +372,31 @@ def read_quantity(s: str) -> Value | None:
     for rx in (_HASH, _XN):
         m = rx.search(s)
         if m and (n := int(m["n"])):
+            refills = _REFILLS.search(s, m.end())
+            if refills and (r := to_int(refills["n"])):
+                return Value(n * (r + 1), m.start("n"), refills.end())
             return Value(n, m.start("n"), m.end("n"))
+    if m := _PACKAGE.search(s):
+        return Value(int(m["n"]), m.start("n"), m.end("n")) if int(m["n"]) else None
+    return None
+
+
+def _rate_chain(s: str) -> Value | None:
+    """Rates ("3 times a week", "4 hours per day, 5 days per week") followed by a span."""
+    rates = []
+    pos = 0
+    while m := _RATE.search(s, pos):
+        if rates and s[pos : m.start()].strip(" ,;") not in ("", "and"):
+            rates = []  # only rates that follow one another make one chain
+        rates.append(m)
+        pos = m.end()
+        span = _SPAN.match(s, pos)
+        if span:
+            total = to_int(span["n"])
+            for r in rates:
+                total = total * to_int(r["n"]) if total and to_int(r["n"]) else None
+            if total:
+                return Value(total, rates[0].start(), span.end())
     return None
 
 
@@ -385,6 +439,9 @@ _SPINAL_INJECTIONS = frozenset(
     {"epidural_steroid_injection", "facet_injection", "radiofrequency_ablation"}
 )
 _GENERIC_STEROID = re.compile(r"(?:cortico)?steroid|cortisone", re.I)
+_AFTER = re.compile(
+    r"\b(?:after|following|post-?|status\s+post)\s*(?:the\s+|his\s+|her\s+)?$", re.I
+)
 
 
 def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
@@ -402,6 +459,8 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
         if f.slug not in drop
         # "transforaminal epidural | steroid injection": the steroid is the epidural's
         and not (spinal and f.slug == "joint_injection" and _GENERIC_STEROID.match(s, f.start))
+        # "home health care after surgery" asks for home health, not surgery
+        and not (f.slug == "surgery" and _AFTER.search(s, max(0, f.start - 16), f.start))
     ]
     if not out:
         m = MEDICATION_HINT.search(s)

@@ -46,6 +46,7 @@ from .vocab import DEFAULT_VOCABULARY, Vocabulary
 # Bump when parsing changes what it stores, so stored letters can be told apart and re-parsed.
 PARSER_VERSION = "2026.11.2"
 
+_SPINE = frozenset({"cervical_spine", "thoracic_spine", "lumbar_spine"})
 CLAIMS_ADMINISTRATOR, MAXIMUS = "claims_administrator", "maximus"
 UPHELD, OVERTURNED = "upheld", "overturned"
 
@@ -553,6 +554,9 @@ class _Reader:
         """The body region the case summary makes plain: the diagnoses', else the most named."""
         if dx_span:
             found = read_body_regions(self.flat[dx_span[0] : dx_span[1]], self.vocab)
+            if any(slug in _SPINE for slug, _, _ in found):
+                # "lumbar radiculopathy into the left lower extremity" is a spine's
+                found = [f for f in found if f[0] not in ("upper_extremity", "lower_extremity")]
             if found:
                 return [(slug, s + dx_span[0], e + dx_span[0]) for slug, s, e in found]
         counts: dict[str, list[tuple[int, int]]] = {}

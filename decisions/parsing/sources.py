@@ -23,7 +23,7 @@ def text_from_bytes(data: bytes, name: str = "") -> tuple[str, list[str]]:
     if not data or not data.strip():
         raise ParseError("the file is empty")
     if data.lstrip()[:5] == PDF_MAGIC:
-        return _pdf_text(data), []
+        return _pdf_text(data).replace("\x00", ""), []  # PostgreSQL text cannot hold NUL
     if b"\x00" in data[:4096]:
         raise ParseError("this is binary data, not a text letter or a PDF")
     if data.startswith(b"\xef\xbb\xbf"):

@@ -21,7 +21,8 @@ from decisions.parsing.vocab import DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
 LETTERS = ROOT / "fixtures" / "letters"
-HELDOUT = ROOT / "fixtures" / "heldout"
+HELDOUT = ROOT / "fixtures" / "heldout"  # written for tuning, then kept as regression tests
+BLIND = ROOT / "fixtures" / "blind"  # written later, scored once before any fix (95.7%)
 PDFS = ROOT / "fixtures" / "pdf"
 GOLD = ROOT / "fixtures" / "gold"  # shared/gold, the hand labels of fixtures/letters
 
@@ -76,11 +77,24 @@ def labelled_letters(folder: Path) -> list[tuple[Path, Path]]:
 # --- whole letters --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text_path", "gold_path"),
-    labelled_letters(GOLD) + labelled_letters(HELDOUT),
-    ids=lambda p: p.stem,
-)
+KNOWN_MISSES = {
+    "206_hip_arthroplasty_home_health_walker": (
+        "the home health request lists its tasks ('meal preparation and transportation'), and "
+        "transportation is read as a second treatment"
+    ),
+}
+
+
+def labelled_cases():
+    for text_path, gold_path in (
+        labelled_letters(GOLD) + labelled_letters(HELDOUT) + labelled_letters(BLIND)
+    ):
+        reason = KNOWN_MISSES.get(gold_path.stem)
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        yield pytest.param(text_path, gold_path, id=gold_path.stem, marks=marks)
+
+
+@pytest.mark.parametrize(("text_path", "gold_path"), list(labelled_cases()))
 def test_letters_read_as_labelled_by_hand(text_path, gold_path):
     if gold_path.parent == GOLD:
         text_path = LETTERS / text_path.name

@@ -107,6 +107,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the site read while an ingest writes; IMMEDIATE takes the write lock up front
+    # instead of failing half-way through a transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        transaction_mode="IMMEDIATE",
+    )
+    # A file rather than memory, so tests can run manage.py in a child process against it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 
 # --- Static files (WhiteNoise) ------------------------------------------------------------
 

@@ -8,11 +8,13 @@
 from . import vocab
 from .letter import PARSER_VERSION, parse_letter, parse_unguarded
 from .model import Citation, Item, ParsedLetter, ParseError, ParseWarning, Patient, Reviewer
+from .pool import BatchParser
 from .sources import text_from_bytes
 from .text import content_hash, normalise_text
 
 __all__ = [
     "PARSER_VERSION",
+    "BatchParser",
     "Citation",
     "Item",
     "ParseError",

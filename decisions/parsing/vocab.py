@@ -1531,6 +1531,11 @@ class Vocabulary:
             m = self._matchers[kind] = Matcher(self.tables[kind])
         return m
 
+    def compile_all(self) -> None:
+        """Compile every matcher now (e.g. before forking worker processes that will use them)."""
+        for kind in self.tables:
+            self.matcher(kind)
+
     def label(self, kind: str, slug: str) -> str:
         return self._labels.get((kind, slug), slug)
 

@@ -1,0 +1,85 @@
+"""Parsing batches of letters in worker processes, so parsing overlaps the caller's other work.
+
+An ingest parses (CPU in Python) and writes to the database (the same process waiting on the
+server). ``BatchParser.submit`` hands a batch to a worker process and returns at once; the caller
+writes the previous batch meanwhile and collects the result when it needs it. With
+``workers=0`` everything runs in the calling process, lazily, in the same order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Callable, Sequence
+
+from .letter import parse_letter
+from .model import ParsedLetter, ParseError
+from .vocab import Vocabulary
+
+Result = ParsedLetter | ParseError | None
+
+_vocabulary: Vocabulary | None = None
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop this worker when its parent dies (a killed ingest leaves no orphans)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _start_worker(vocabulary: Vocabulary) -> None:
+    global _vocabulary
+    _vocabulary = vocabulary
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def parse_batch(texts: Sequence[str | None], vocabulary: Vocabulary | None = None) -> list[Result]:
+    """Parse each text; a ParseError is returned in its place, None stays None."""
+    vocabulary = vocabulary or _vocabulary
+    out: list[Result] = []
+    for text in texts:
+        if text is None:
+            out.append(None)
+            continue
+        try:
+            out.append(parse_letter(text, vocabulary))
+        except ParseError as exc:
+            out.append(exc)
+    return out
+
+
+class BatchParser:
+    """Parses batches in ``workers`` processes (none: in this process, when collected)."""
+
+    def __init__(self, vocabulary: Vocabulary, workers: int = 1) -> None:
+        self.vocabulary = vocabulary
+        vocabulary.compile_all()  # once, before the workers are forked
+        self._pool = None
+        if workers > 0:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self._pool = context.Pool(workers, initializer=_start_worker, initargs=(vocabulary,))
+
+    def submit(self, texts: Sequence[str | None]) -> Callable[[], list[Result]]:
+        """Start parsing ``texts``; call the returned function for the results, in order."""
+        if self._pool is None:
+            return lambda: parse_batch(texts, self.vocabulary)
+        return self._pool.apply_async(parse_batch, (list(texts),)).get
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+
+    def __enter__(self) -> BatchParser:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None and exc_info[0] is not None:
+            self._pool.terminate()
+        self.close()

@@ -1,4 +1,40 @@
+import os
+import shutil
+from pathlib import Path
+from typing import NoReturn
+
 import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # The machine has no network: keep Chromium from trying to reach Google's services.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+LETTERS = Path(__file__).resolve().parents[2] / "fixtures" / "letters"
+
+
+@pytest.fixture
+def sample_letters(request):
+    """The five sample letters, ingested as the README's set-up command does (8 decisions)."""
+    request.getfixturevalue("db")  # the test's own django_db mark decides transactional or not
+    from decisions import services
+
+    inputs = [
+        services.LetterInput(str(path), path.read_text(encoding="utf-8"))
+        for path in sorted(LETTERS.glob("*.txt"))
+    ]
+    outcomes = list(services.letters_ingest(letters=inputs))
+    assert [o.status for o in outcomes] == ["new"] * 5
+    return outcomes
 
 
 @pytest.fixture
@@ -8,3 +44,58 @@ def staff_client(client, django_user_model):
     client.force_login(user)
     client.user = user
     return client
+
+
+def _no_browser(reason: str) -> NoReturn:
+    """Fail when CI demands real-browser tests (REQUIRE_BROWSER=1), skip otherwise."""
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright's sync API (one per test session)."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("Playwright not installed: pip install -r requirements-dev.txt")
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        _no_browser("Chromium not installed: apt-get install chromium")
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise
+    # refuse database access from the test body ("You cannot call this from an async context").
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        try:
+            chromium = pw.chromium.launch(
+                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            )
+        except PlaywrightError as exc:
+            _no_browser(f"Chromium at {executable} did not start: {exc}")
+        yield chromium
+        chromium.close()
+
+
+def _page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh desktop-sized page (1280x900) in its own browser context."""
+    context, page = _page(browser, viewport=DESKTOP_VIEWPORT)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A fresh phone-sized page (390x844, mobile) in its own browser context."""
+    context, page = _page(browser, viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    yield page
+    context.close()

@@ -214,7 +214,7 @@ class Determination(Correctable):
         ]
 
     def __str__(self) -> str:
-        return self.case_number or self.source_name or f"Letter {self.content_hash[:12]}"
+        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("decisions:letter", kwargs={"pk": self.pk})

@@ -7,4 +7,5 @@ app_name = "decisions"
 urlpatterns = [
     path("", views.home, name="home"),
     path("letters/<int:pk>/", views.letter_detail, name="letter"),
+    path("api/decisions/", views.api_decisions, name="api_decisions"),
 ]

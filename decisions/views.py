@@ -1,28 +1,307 @@
-"""Read-only pages. Views never write: changes go through ``decisions.services``."""
+"""Read-only pages and the JSON API. Views never write: changes go through ``decisions.services``.
 
+Every search is a plain GET whose query string holds all of it (filters, text, sort, page), so
+each view of the results has a permalink. With htmx, links and forms inside the search swap only
+the results region; without JavaScript they are ordinary links and forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 
-from .models import DecisionItem, Determination
+from . import search
+from .facets import Facet, facet_counts
+from .filters import DecisionFilter
+from .highlight import highlighted_text
+from .models import DecisionItem, Determination, GuidelineCitation
+
+PAGE_SIZE = 50
+SORTS = {
+    "relevance": ("Best match", None),
+    "newest": ("Newest first", ("-determination_id", "position")),
+    "oldest": ("Oldest first", ("determination_id", "position")),
+    "injury": (
+        "Most recent injury",
+        ("-determination__date_of_injury", "-determination_id", "position"),
+    ),
+    "age": ("Patient age", ("determination__patient_age", "-determination_id", "position")),
+}
 
 
-def home(request):
-    items = DecisionItem.objects.select_related("determination").order_by(
-        "-determination__created_at", "determination_id", "position"
+@dataclass
+class Search:
+    """One search, read from the query string: its results page, facets, or what was wrong."""
+
+    params: QueryDict
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    query: search.Query | None = None
+    sort: str = "newest"
+    page: Page | None = None
+    facets: list[Facet] = field(default_factory=list)
+    snippets: dict = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return self.page.paginator.count if self.page else 0
+
+    @property
+    def filtered(self) -> bool:
+        return any(k not in ("sort", "page") and v for k, v in self.params.lists() for v in v)
+
+
+def run_search(params: QueryDict) -> Search:
+    found = Search(params=params)
+    filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
+    if not filterset.is_valid():
+        found.errors = {k: [str(e) for e in v] for k, v in filterset.errors.items()}
+        return found
+    found.query = search.parse(filterset.form.cleaned_data.get("q") or "")
+    found.sort = params.get("sort") or ("relevance" if found.query else "newest")
+    if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
+        found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
+        return found
+    items = filterset.qs
+    if found.sort == "relevance":
+        items = items.annotate(rank=search.rank(found.query)).order_by(
+            "-rank", "-determination_id", "position"
+        )
+    else:
+        items = items.order_by(*SORTS[found.sort][1])
+    found.page = Paginator(_with_related(items), PAGE_SIZE).get_page(params.get("page"))
+    found.snippets = search.snippets(found.query, [i.determination_id for i in found.page])
+    for item in found.page:
+        item.snippet = found.snippets.get(item.determination_id)
+    found.facets = facet_counts(filterset)
+    return found
+
+
+def _with_related(items: QuerySet) -> QuerySet:
+    """What a results row shows, in a fixed number of queries whatever the page size."""
+    return items.select_related("determination").prefetch_related(
+        "treatments",
+        "body_regions",
+        "determination__reviewer_specialties",
+        Prefetch(
+            "citations",
+            queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
+                "page_ranges"
+            ),
+        ),
     )
+
+
+def toggled(params: QueryDict, name: str, value: str) -> str:
+    """The query string with ``name=value`` added, or removed if present (back to page 1)."""
+    new = params.copy()
+    new.pop("page", None)
+    values = new.getlist(name)
+    new.setlist(name, [v for v in values if v != value] if value in values else [*values, value])
+    return "?" + new.urlencode()
+
+
+def with_param(params: QueryDict, **changes) -> str:
+    new = params.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            new.pop(key, None)
+        else:
+            new[key] = str(value)
+    return "?" + new.urlencode()
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    found = run_search(request.GET)
+    for facet in found.facets:
+        for value in facet.values:
+            value.url = toggled(request.GET, facet.name, value.value)
+    params = request.GET
+    context = {
+        "search": found,
+        "letter_count": None if found.filtered or found.count else Determination.objects.count(),
+        "sorts": [
+            (key, label) for key, (label, _) in SORTS.items() if key != "relevance" or found.query
+        ],
+        "page_links": _page_links(found),
+        "active": _active_filters(found),
+        "keep_for_q": _params_except(params, "q"),
+        "keep_for_page": _params_except(params, "cited_page"),
+        "keep_for_sort": _params_except(params, "sort"),
+    }
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    template = "decisions/_search.html" if partial else "decisions/search.html"
+    return render(request, template, context, status=400 if found.errors else 200)
+
+
+def _params_except(params: QueryDict, name: str) -> list[tuple[str, str]]:
+    """The other parameters, as hidden inputs of a form that sets ``name`` (back to page 1)."""
+    return [(k, v) for k, values in params.lists() if k not in (name, "page") for v in values]
+
+
+def _active_filters(found: Search) -> list[tuple[str, str, str]]:
+    """(facet, value, link that removes it) for every filter in force."""
+    params = found.params
+    active = [(f.label, v.label, v.url) for f in found.facets for v in f.selected]
+    if params.get("cited_page"):
+        active.append(
+            ("Cited page", params["cited_page"], with_param(params, cited_page=None, page=None))
+        )
+    if params.get("q"):
+        active.append(
+            ("Text", f"“{params['q']}”", with_param(params, q=None, page=None, sort=None))
+        )
+    return active
+
+
+def _page_links(found: Search) -> dict[str, str | None]:
+    page = found.page
+    if page is None:
+        return {}
+    params = found.params
+    return {
+        "previous": with_param(params, page=page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "next": with_param(params, page=page.next_page_number()) if page.has_next() else None,
+        "first": with_param(params, page=None) if page.number > 1 else None,
+        "last": with_param(params, page=page.paginator.num_pages)
+        if page.number < page.paginator.num_pages
+        else None,
+    }
+
+
+@require_GET
+def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    letter = get_object_or_404(
+        Determination.objects.prefetch_related("reviewer_states", "reviewer_specialties"), pk=pk
+    )
+    items = list(
+        letter.items.prefetch_related(
+            "treatments",
+            "body_regions",
+            Prefetch(
+                "citations",
+                queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
+                    "page_ranges", "chapters"
+                ),
+            ),
+        )
+    )
+    text, anchors = highlighted_text(letter, items)
+    for item in items:
+        prefix = f"items[{item.position}]."
+        item.anchors = {
+            k[len(prefix) :].replace(".", "_"): v
+            for k, v in anchors.items()
+            if k.startswith(prefix)
+        }
+        for c in item.citations.all():
+            c.anchor = item.anchors.get(f"citations_{c.source}_{c.guideline_id}")
+            c.search_url = guideline_page_url(c.guideline_id)
+            c.cited_pages = [
+                (r, guideline_page_url(c.guideline_id, r.first_page))
+                for r in c.page_ranges.all()
+                if not r.derived
+            ]
+    letter_anchors = {
+        k.replace(".", "_"): v for k, v in anchors.items() if not k.startswith("items[")
+    }
     return render(
         request,
-        "decisions/home.html",
+        "decisions/letter.html",
+        {"letter": letter, "items": items, "letter_text": text, "anchors": letter_anchors},
+    )
+
+
+# --- JSON API -------------------------------------------------------------------------------
+
+
+@require_GET
+def api_decisions(request: HttpRequest) -> JsonResponse:
+    """``GET /api/decisions/``: the search page's results and facets as JSON."""
+    found = run_search(request.GET)
+    if found.errors:
+        return JsonResponse(
+            {
+                "error": "Some parameters have values this search does not know.",
+                "fields": found.errors,
+            },
+            status=400,
+        )
+    page = found.page
+    base = request.build_absolute_uri(request.path)
+    return JsonResponse(
         {
-            "letter_count": Determination.objects.count(),
-            "item_count": DecisionItem.objects.count(),
-            "recent_items": items[:20],
+            "count": found.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "next": base + with_param(request.GET, page=page.next_page_number())
+            if page.has_next()
+            else None,
+            "previous": base + with_param(request.GET, page=page.previous_page_number())
+            if page.has_previous()
+            else None,
+            "results": [_item_json(request, item, found.snippets) for item in page],
+            "facets": {
+                facet.name: [
+                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                    for v in facet.values
+                ]
+                for facet in found.facets
+            },
+        }
+    )
+
+
+def _item_json(request: HttpRequest, item: DecisionItem, snippets: dict) -> dict:
+    letter = item.determination
+    return {
+        "id": item.pk,
+        "request": item.request,
+        "outcome": item.outcome,
+        "treatments": [t.slug for t in item.treatments.all()],
+        "body_regions": [r.slug for r in item.body_regions.all()],
+        "body_regions_inferred": item.body_regions_inferred,
+        "laterality": item.laterality or None,
+        "quantity": item.quantity,
+        "citations": [
+            {
+                "source": c.source,
+                "guideline": c.guideline_id,
+                "section": c.section or None,
+                "pages": [
+                    [r.first_page, r.last_page] for r in c.page_ranges.all() if not r.derived
+                ],
+            }
+            for c in item.citations.all()
+        ],
+        "letter": {
+            "id": letter.pk,
+            "url": request.build_absolute_uri(item.get_absolute_url()),
+            "case_number": letter.case_number or None,
+            "reviewer_specialties": [s.slug for s in letter.reviewer_specialties.all()],
+            "patient_age": letter.patient_age,
+            "patient_sex": letter.patient_sex or None,
+            "date_of_injury": letter.date_of_injury.isoformat() if letter.date_of_injury else None,
         },
-    )
+        "snippet": str(snippets[letter.pk]) if letter.pk in snippets else None,
+    }
 
 
-def letter_detail(request, pk: int):
-    letter = get_object_or_404(Determination, pk=pk)
-    items = letter.items.prefetch_related(
-        "treatments", "body_regions", "citations__guideline", "citations__page_ranges"
-    )
-    return render(request, "decisions/letter.html", {"letter": letter, "items": items})
+def guideline_page_url(guideline: str, page: int | None = None) -> str:
+    """The search for decisions citing a guideline (at a page): links from a letter's citations."""
+    params = {"guideline": guideline, **({"cited_page": page} if page else {})}
+    return reverse("decisions:home") + "?" + urlencode(params)

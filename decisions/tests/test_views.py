@@ -1,13 +1,46 @@
+"""The search page, the letter page and the JSON API, as a user and an API client meet them.
+
+Expected counts come from the five sample letters (fixtures/letters, labelled in fixtures/gold):
+8 decisions, 5 upheld and 3 overturned.
+"""
+
+import json
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+
+from decisions import services
 
 from .factories import DecisionItemFactory
 
 pytestmark = pytest.mark.django_db
+HOME = reverse("decisions:home")
+API = reverse("decisions:api_decisions")
+
+
+def api(client, query=""):
+    response = client.get(f"{API}?{query}")
+    return response.status_code, json.loads(response.content)
+
+
+def count(client, query=""):
+    status, data = api(client, query)
+    assert status == 200, data
+    return data["count"]
+
+
+def facet(data, name):
+    return {v["value"]: v["count"] for v in data["facets"][name]}
+
+
+# --- the page --------------------------------------------------------------------------------
 
 
 def test_empty_site_says_how_to_load_letters(client):
-    response = client.get(reverse("decisions:home"))
+    response = client.get(HOME)
     assert response.status_code == 200
     assert b"No letters yet" in response.content
     assert b"ingest_letters" in response.content
@@ -15,6 +48,244 @@ def test_empty_site_says_how_to_load_letters(client):
 
 def test_home_lists_decisions_with_their_outcome(client):
     DecisionItemFactory(request="MRI of the Lumbar Spine", outcome="overturned")
-    response = client.get(reverse("decisions:home"))
+    response = client.get(HOME)
     assert b"MRI of the Lumbar Spine" in response.content
     assert b"badge-overturned" in response.content
+
+
+def test_no_match_says_so_and_offers_a_way_back(client, sample_letters):
+    content = client.get(HOME, {"treatment": "mri", "outcome": "upheld"}).content.decode()
+    assert "0 decisions" in content
+    assert "No decisions match" in content
+    assert 'href="/"' in content  # start over
+
+
+def test_facet_links_add_and_remove_a_value_keeping_the_rest(client, sample_letters):
+    content = client.get(HOME, {"q": "therapy", "outcome": "upheld"}).content.decode()
+    # the link on "Overturned" adds it (OR) and keeps the text search; on "Upheld" removes it
+    assert 'href="?q=therapy&amp;outcome=upheld&amp;outcome=overturned"' in content
+    assert 'href="?q=therapy"' in content
+    assert 'aria-current="true"' in content
+
+
+def test_a_search_is_a_permalink(client, sample_letters):
+    first = client.get(HOME, {"guideline": "mtus_chronic_pain", "cited_page": "99"}).content
+    again = client.get(f"{HOME}?guideline=mtus_chronic_pain&cited_page=99").content
+    assert first == again
+    assert b"3 decisions" in first
+    assert b'value="99"' in first  # the form shows the search it ran
+
+
+def test_htmx_gets_only_the_results_region(client, sample_letters):
+    response = client.get(HOME, {"outcome": "overturned"}, headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert content.lstrip().startswith("{#") is False
+    assert '<div id="search"' in content
+    assert "<html" not in content
+    assert "3 decisions" in content
+
+
+def test_pages_of_fifty_with_links_both_ways(client):
+    letter = DecisionItemFactory(position=1).determination
+    for position in range(2, 121):
+        DecisionItemFactory(determination=letter, position=position)
+    content = client.get(HOME).content.decode()
+    assert "120 decisions" in content
+    assert content.count('class="result"') == 50
+    assert 'href="?page=2" rel="next"' in content
+    page3 = client.get(HOME, {"page": 3}).content.decode()
+    assert page3.count('class="result"') == 20
+    assert 'rel="prev"' in page3 and 'rel="next"' not in page3
+
+
+def test_a_results_page_takes_the_same_queries_for_five_or_fifty_decisions(client):
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(HOME, {"outcome": "upheld"}).status_code == 200
+        return len(ctx.captured_queries)
+
+    letter = DecisionItemFactory(position=1).determination
+    for position in range(2, 6):
+        DecisionItemFactory(determination=letter, position=position)
+    few = queries_for_page()
+    for position in range(6, 61):
+        DecisionItemFactory(determination=letter, position=position)
+    many = queries_for_page()
+    assert few == many
+    assert many <= 20  # count, page, 5 prefetches, 10 facets, and a little slack
+
+
+# --- filters and facet counts ------------------------------------------------------------------
+
+
+def test_no_filter_gives_every_decision_with_outcome_counts(client, sample_letters):
+    status, data = api(client)
+    assert status == 200
+    assert data["count"] == 8
+    assert facet(data, "outcome") == {"upheld": 5, "overturned": 3}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("outcome=overturned", 3),
+        ("outcome=upheld&outcome=overturned", 8),
+        ("treatment=physical_therapy", 5),
+        ("treatment=mri&treatment=massage_therapy", 2),  # OR within a facet
+        ("treatment=physical_therapy&outcome=overturned", 1),  # AND across facets
+        ("body_region=cervical_spine", 1),
+        ("guideline=mtus_acoem", 2),
+        ("guideline=mtus_chronic_pain&cited_page=99", 3),
+        ("cited_page=303", 1),  # "303-4" of the MRI's ACOEM citation
+        ("source=claims_administrator&guideline=none", 2),
+        ("specialty=family_medicine", 1),
+        ("state=GA", 2),
+        ("state=MA&state=TX", 4),  # 000 (MA), 001 and 002 (TX)
+        ("sex=male", 3),
+        ("age=40_49", 3),
+        ("age=60_plus&age=under_30", 2),
+        ("injury_year=2011", 2),
+        ("injury_year=2007&injury_year=2008", 4),
+    ],
+)
+def test_each_filter(client, sample_letters, query, expected):
+    assert count(client, query) == expected
+
+
+def test_guideline_side_and_page_apply_to_one_citation(client, sample_letters):
+    # The lumbar PT letter cites page 99 of the Chronic Pain guidelines, and ACOEM elsewhere:
+    # "ACOEM page 99" must not find it.
+    assert count(client, "guideline=mtus_acoem&cited_page=99") == 0
+    assert (
+        count(client, "guideline=mtus_chronic_pain&source=claims_administrator&cited_page=99") == 1
+    )
+    # derived pages (from the MTUS table) are not pages the letter cites
+    assert (
+        count(client, "guideline=mtus_chronic_pain&source=claims_administrator&cited_page=98") == 0
+    )
+
+
+def test_facet_counts_follow_the_other_filters_but_not_their_own(client, sample_letters):
+    _, data = api(client, "outcome=overturned")
+    assert data["count"] == 3
+    assert facet(data, "outcome") == {"upheld": 5, "overturned": 3}  # still shows the other way
+    assert facet(data, "treatment") == {"physical_therapy": 1, "mri": 1, "massage_therapy": 1}
+    selected = [v["value"] for v in data["facets"]["outcome"] if v["selected"]]
+    assert selected == ["overturned"]
+
+
+def test_citation_facets_count_only_citations_meeting_the_other_citation_filters(
+    client, sample_letters
+):
+    _, data = api(client, "cited_page=99")
+    assert facet(data, "guideline") == {"mtus_chronic_pain": 3}
+    assert facet(data, "source") == {"maximus": 3, "claims_administrator": 1}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("guideline=no_such_guideline", "guideline"),
+        ("outcome=maybe", "outcome"),
+        ("treatment=levitation", "treatment"),
+        ("injury_year=last", "injury_year"),
+        ("cited_page=ninety", "cited_page"),
+        ("age=ancient", "age"),
+        ("sort=colour", "sort"),
+        ("sort=relevance", "sort"),  # relevance needs words to be relevant to
+    ],
+)
+def test_unknown_values_are_a_400_with_a_message_never_a_500(client, sample_letters, query, field):
+    status, data = api(client, query)
+    assert status == 400
+    assert field in data["fields"]
+    assert data["fields"][field][0]
+    page = client.get(f"{HOME}?{query}")
+    assert page.status_code == 400
+    assert b"This search could not be run" in page.content
+
+
+def test_api_results_carry_what_a_client_needs(client, sample_letters):
+    _, data = api(client, "treatment=mri")
+    (mri,) = data["results"]
+    assert mri["request"] == "MRI of the Lumbar Spine"
+    assert mri["outcome"] == "overturned"
+    assert mri["body_regions"] == ["lumbar_spine"]
+    maximus_acoem = next(
+        c for c in mri["citations"] if c["source"] == "maximus" and c["guideline"] == "mtus_acoem"
+    )
+    assert maximus_acoem["pages"] == [[303, 304], [309, 309]]
+    assert mri["letter"]["url"].endswith(f"/letters/{mri['letter']['id']}/#item-2")
+    assert data["next"] is None
+
+
+# --- full-text search ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("massage", 2),  # both decisions of letter 004, the one that says it
+        ("MASSAGE", 2),
+        ('"flare up"', 4),  # letters 002 and 004
+        ('"massage therapy"', 2),
+        ('"therapy massage"', 0),  # a phrase, not two words
+        ("injections", 2),  # stemmed: letter 002 says "injection" and "injections"
+        ("acupuncture", 0),
+        ("massage or radiculopathy", 7),  # every letter but 000
+        ("therapy -chiropractic", 4),  # 000, 001, 003
+        ("L5-S1", 0),
+        ("10/325", 0),  # odd characters are words, not syntax errors
+        ('"unbalanced', 0),
+    ],
+)
+def test_full_text_search_with_web_search_syntax(client, sample_letters, q, expected):
+    assert count(client, f"q={q}") == expected
+
+
+def test_search_combines_with_facets_and_sorts_by_relevance(client, sample_letters):
+    status, data = api(client, "q=massage&outcome=overturned")
+    assert status == 200
+    assert [r["request"] for r in data["results"]] == ["Two massage therapy sessions"]
+    content = client.get(HOME, {"q": "massage"}).content.decode()
+    assert '<option value="relevance" selected>' in content
+
+
+def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sample_letters):
+    content = client.get(HOME, {"q": "massage"}).content.decode()
+    assert re.search(r"<mark>massage</mark>", content, re.I)
+    letter = services.Determination.objects.get(pk=sample_letters[-1].determination_id)
+    services.Determination.objects.filter(pk=letter.pk).update(
+        full_text=letter.full_text + " Treater wrote <script>alert(1)</script> in an addendum. "
+    )
+    content = client.get(HOME, {"q": "addendum"}).content.decode()
+    snippet = re.search(r'<p class="snippet">(.*?)</p>', content, re.S)[1]
+    assert "<mark>addendum</mark>" in snippet
+    assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
+
+
+# --- the letter page ---------------------------------------------------------------------------
+
+
+def test_letter_page_marks_each_field_where_it_was_read(client, sample_letters):
+    pk = sample_letters[2].determination_id  # 002: a 45-year-old woman, two items
+    content = client.get(reverse("decisions:letter", args=[pk])).content.decode()
+    age = re.search(
+        r'<mark id="(mark-\d+)" class="field" data-field="patient.age"[^>]*>(.*?)</mark>', content
+    )
+    assert age and age[2] == "45"
+    assert f'href="#{age[1]}">45</a>' in content  # the field list links to it
+    assert re.search(r'data-field="items\[2\].laterality"[^>]*>Right</mark>', content)
+    assert "TPI 20553 X6 in the Right Lumbar Paraspinals DOS 12/29/15" in content
+
+
+def test_letter_page_links_each_cited_page_to_its_decisions(client, sample_letters):
+    pk = sample_letters[2].determination_id
+    content = client.get(reverse("decisions:letter", args=[pk])).content.decode()
+    assert 'href="/?guideline=mtus_chronic_pain&amp;cited_page=122"' in content
+    assert client.get("/", {"guideline": "mtus_chronic_pain", "cited_page": 122}).status_code == 200
+    assert count(client, "guideline=mtus_chronic_pain&cited_page=122") == 1
+
+
+def test_unknown_letter_is_a_404(client):
+    assert client.get(reverse("decisions:letter", args=[999999])).status_code == 404

@@ -1,0 +1,95 @@
+"""Real-browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
+
+What a person does: click a facet, search a phrase, follow a field to where the letter says it,
+use the site on a phone, and use it with JavaScript turned off.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import DESKTOP_VIEWPORT
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def results_heading(page):
+    return page.locator("#results-heading")
+
+
+def facet_link(page, facet: str, label: str):
+    return page.locator(f"section[aria-labelledby='facet-{facet}'] a", has_text=label)
+
+
+def test_clicking_a_facet_updates_results_and_counts_in_place(live_server, page, sample_letters):
+    page.goto(live_server.url + "/")
+    expect(results_heading(page)).to_have_text("8 decisions")
+    page.evaluate("window.sameDocument = true")  # survives only if the page is not reloaded
+
+    facet_link(page, "outcome", "Overturned").click()
+
+    expect(results_heading(page)).to_have_text("3 decisions")
+    expect(page).to_have_url(re.compile(r"\?outcome=overturned$"))  # a permalink, in the bar
+    expect(facet_link(page, "treatment", "Physical therapy").locator(".count")).to_have_text("1")
+    expect(facet_link(page, "outcome", "Overturned")).to_have_attribute("aria-current", "true")
+    assert page.evaluate("window.sameDocument") is True  # htmx swapped the results only
+
+    facet_link(page, "outcome", "Overturned").click()  # and off again
+    expect(results_heading(page)).to_have_text("8 decisions")
+
+
+def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_letters):
+    page.goto(live_server.url + "/")
+    page.get_by_label("Search the letters").fill('"massage therapy"')
+    page.get_by_role("button", name="Search").click()
+
+    expect(results_heading(page)).to_have_text("2 decisions")
+    marked = page.locator(".snippet mark", has_text=re.compile("^massage$", re.I))
+    expect(marked.first).to_be_visible()
+    expect(page.get_by_role("link", name="Two massage therapy sessions")).to_be_visible()
+
+
+def test_a_letter_field_leads_to_where_the_letter_says_it(live_server, page, sample_letters):
+    page.goto(live_server.url + "/?q=trochanteric")  # letter 002 alone mentions it
+    page.get_by_role("link", name=re.compile("^TPI 20553")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("IMR letter"))
+
+    page.locator(".parsed dd a", has_text="45").click()
+
+    target = page.locator("mark:target")
+    expect(target).to_have_text("45")
+    expect(target).to_have_attribute("data-field", "patient.age")
+    expect(target).to_be_in_viewport()
+
+
+def test_on_a_phone_the_results_come_first_and_nothing_overflows(
+    live_server, phone_page, sample_letters
+):
+    phone_page.goto(live_server.url + "/?guideline=mtus_chronic_pain")
+    filters = phone_page.locator(".facets > details")
+    expect(filters).not_to_have_attribute("open", "")  # folded so the results come first
+    expect(results_heading(phone_page)).to_have_text("7 decisions")
+    overflow = phone_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+    phone_page.get_by_text("Filters").click()  # unfold, choose, and the choice applies
+    facet_link(phone_page, "outcome", "Upheld").click()
+    expect(results_heading(phone_page)).to_have_text("5 decisions")  # as its facet count said
+
+
+def test_without_javascript_links_and_forms_still_search(live_server, browser, sample_letters):
+    context = browser.new_context(java_script_enabled=False, viewport=DESKTOP_VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        facet_link(page, "body_region", "Cervical spine").click()
+        expect(results_heading(page)).to_have_text("1 decision")
+        page.get_by_label("Cited page").fill("98")
+        page.get_by_role("button", name="Apply").click()
+        expect(page).to_have_url(
+            re.compile(r"\?(?=.*body_region=cervical_spine)(?=.*cited_page=98)")
+        )
+        expect(results_heading(page)).to_have_text("1 decision")
+    finally:
+        context.close()

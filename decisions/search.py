@@ -13,7 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
@@ -128,6 +128,33 @@ def snippets(query: Query, letter_ids: list[int]) -> dict[int, SafeString]:
             )
         rows = cursor.fetchall()
     return {pk: _marked(text) for pk, text in rows if text and _OPEN in text}
+
+
+# SQLite keeps the FTS5 table in step with letters through triggers (made first by migration
+# 0002). SQLite cannot alter a table in place for most schema changes, so Django rebuilds it, and
+# the triggers go with the old table: after every migrate they are made again if missing.
+_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS decisions_determination_fts_insert AFTER INSERT ON "
+    "decisions_determination BEGIN INSERT INTO decisions_determination_fts(rowid, full_text) "
+    "VALUES (new.id, new.full_text); END",
+    "CREATE TRIGGER IF NOT EXISTS decisions_determination_fts_delete AFTER DELETE ON "
+    "decisions_determination BEGIN INSERT INTO decisions_determination_fts("
+    "decisions_determination_fts, rowid, full_text) VALUES ('delete', old.id, old.full_text); END",
+    "CREATE TRIGGER IF NOT EXISTS decisions_determination_fts_update AFTER UPDATE OF full_text ON "
+    "decisions_determination BEGIN INSERT INTO decisions_determination_fts("
+    "decisions_determination_fts, rowid, full_text) VALUES ('delete', old.id, old.full_text); "
+    "INSERT INTO decisions_determination_fts(rowid, full_text) VALUES (new.id, new.full_text); END",
+)
+
+
+def index_repair(*, using: str = "default") -> None:
+    """Make the SQLite search triggers again where a table rebuild dropped them (idempotent)."""
+    db = connections[using]
+    if db.vendor != "sqlite" or "decisions_determination_fts" not in db.introspection.table_names():
+        return
+    with db.cursor() as cursor:
+        for statement in _SQLITE_TRIGGERS:
+            cursor.execute(statement)
 
 
 def _marked(text: str) -> SafeString:

@@ -289,3 +289,20 @@ def test_letter_page_links_each_cited_page_to_its_decisions(client, sample_lette
 
 def test_unknown_letter_is_a_404(client):
     assert client.get(reverse("decisions:letter", args=[999999])).status_code == 404
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite keeps its search index by triggers"
+)
+def test_search_index_is_repaired_after_a_migration_rebuilds_the_letters_table(
+    client, sample_letters
+):
+    from decisions import search
+
+    with connection.cursor() as cursor:  # what a table rebuild does to the triggers
+        for name in ("insert", "delete", "update"):
+            cursor.execute(f"DROP TRIGGER decisions_determination_fts_{name}")
+    search.index_repair()
+    text = (search_letter := services.Determination.objects.first()).full_text
+    services.Determination.objects.filter(pk=search_letter.pk).update(full_text=text + " zygomatic")
+    assert count(client, "q=zygomatic") == len(search_letter.items.all())

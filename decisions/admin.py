@@ -1,8 +1,20 @@
-"""Staff read and correct parsed letters here; every change is logged as a Correction."""
+"""Staff read and correct parsed letters here; every change is logged as a Correction.
 
-from django.contrib import admin
+A letter's page shows the letter text, marked where each field was read, beside its fields; its
+items (and, one click away, their citations and pages) are editable; its corrections are listed.
+Letters whose parse warned or inferred wait in the review queue until someone marks them
+reviewed. Editors (a group made by migration 0004) correct and review but cannot delete.
+"""
 
-from . import services
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from . import parsing, services
+from .highlight import highlighted_text
 from .models import (
     BodyRegion,
     CitedChapter,
@@ -12,6 +24,7 @@ from .models import (
     Determination,
     Guideline,
     GuidelineCitation,
+    LetterToReview,
     Specialty,
     State,
     Treatment,
@@ -24,6 +37,15 @@ class CorrectionLoggingAdmin(admin.ModelAdmin):
     # Child rows without corrections of their own: a change to them corrects this field of
     # the parent row.
     child_fields = {CitedPageRange: "pages", CitedChapter: "chapters"}
+
+    def get_form(self, request, obj=None, **kwargs):
+        """Label each field a person corrected, so the next person sees it is not the parser's."""
+        form = super().get_form(request, obj, **kwargs)
+        for name in getattr(obj, "corrected_fields", []) or []:
+            if name in form.base_fields:
+                field = form.base_fields[name]
+                field.label = f"{field.label or name.replace('_', ' ').capitalize()} (corrected)"
+        return form
 
     def save_model(self, request, obj, form, change):
         form.imr_before = {name: form.initial.get(name) for name in form.changed_data}
@@ -70,13 +92,49 @@ class CorrectionLoggingAdmin(admin.ModelAdmin):
 # --- Vocabularies ---------------------------------------------------------------------------
 
 
+class TermForm(forms.ModelForm):
+    def clean_extra_aliases(self):
+        aliases = self.cleaned_data["extra_aliases"]
+        kind = services.TERM_KINDS[type(self.instance)]
+        try:
+            parsing.vocab.DEFAULT_VOCABULARY.with_extra_aliases(
+                {kind: {self.instance.slug or "new": self.instance.alias_list_of(aliases)}}
+            )
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return aliases
+
+
 class TermAdmin(admin.ModelAdmin):
-    list_display = ["slug", "label"]
+    form = TermForm
+    list_display = ["slug", "label", "extra_aliases"]
     search_fields = ["slug", "label", "extra_aliases"]
     ordering = ["slug"]
+    actions = ["renormalise_letters"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["slug"] if obj else []
+
+    @admin.action(description="Re-normalise every stored letter with the aliases as they are now")
+    def renormalise_letters(self, request, queryset):
+        """Re-parse stored letters so a new alias reaches them; corrected fields are kept.
+
+        Runs in the request: fine for tens of thousands of letters; beyond that use
+        ``manage.py ingest_letters --reparse``, which does the same with progress.
+        """
+        counts = {services.REPARSED: 0, services.FAILED: 0}
+        for outcome in services.letters_reparse(letters=Determination.objects.iterator()):
+            counts[outcome.status] += 1
+        self.message_user(
+            request,
+            f"Re-parsed {counts[services.REPARSED]} letters with the current aliases"
+            + (
+                f"; {counts[services.FAILED]} could not be re-parsed."
+                if counts[services.FAILED]
+                else "."
+            ),
+            messages.WARNING if counts[services.FAILED] else messages.SUCCESS,
+        )
 
 
 for term_model in (Treatment, BodyRegion, Guideline, Specialty, State):
@@ -99,22 +157,62 @@ class DecisionItemInline(admin.StackedInline):
         "body_regions_inferred",
         "laterality",
         "quantity",
+        "citations_summary",
     ]
+    readonly_fields = ["citations_summary"]
     filter_horizontal = ["treatments", "body_regions"]
+
+    @admin.display(description="Guidelines cited (edit on the item's page)")
+    def citations_summary(self, item):
+        if not item.pk:
+            return "-"
+        return (
+            format_html_join(
+                "",
+                "<div>{}</div>",
+                ((str(c),) for c in item.citations.prefetch_related("page_ranges")),
+            )
+            or "none"
+        )
+
+
+class CorrectionInline(admin.TabularInline):
+    """This letter's corrections: who changed which field, when, from what to what."""
+
+    model = Correction
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "user", "model", "object_id", "field", "old_value", "new_value"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+    verbose_name_plural = "corrections made by people"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Determination)
 class DeterminationAdmin(CorrectionLoggingAdmin):
+    change_form_template = "admin/decisions/determination/change_form.html"
     list_display = [
         "__str__",
         "case_number",
         "patient_age",
         "patient_sex",
         "date_of_injury",
-        "ur_date",
+        "review_state",
         "created_at",
     ]
-    list_filter = ["patient_sex", "layout", "reviewer_specialties", "reviewer_states"]
+    list_filter = [
+        "needs_review",
+        "patient_sex",
+        "layout",
+        "reviewer_specialties",
+        "reviewer_states",
+    ]
     search_fields = ["case_number", "source_name", "content_hash"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -124,12 +222,15 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
         "parser_version",
         "parse_warnings",
         "corrected_fields",
+        "needs_review",
+        "reviewed_at",
+        "reviewed_by",
         "created_at",
         "updated_at",
-        "full_text",
     ]
     filter_horizontal = ["reviewer_states", "reviewer_specialties"]
-    inlines = [DecisionItemInline]
+    inlines = [DecisionItemInline, CorrectionInline]
+    actions = ["mark_reviewed"]
     fieldsets = [
         (None, {"fields": ["case_number", "date_assigned", "ur_date", "layout", "source_name"]}),
         (
@@ -137,10 +238,93 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
             {"fields": ["reviewer_states", "reviewer_specialties", "reviewer_board_certified"]},
         ),
         ("Patient", {"fields": ["patient_age", "patient_sex", "date_of_injury", "diagnoses"]}),
-        ("Parse", {"fields": ["parse_warnings", "corrected_fields", "parser_version"]}),
-        ("Letter", {"fields": ["case_summary", "full_text"], "classes": ["collapse"]}),
+        (
+            "Parse and review",
+            {
+                "fields": [
+                    "parse_warnings",
+                    "corrected_fields",
+                    "needs_review",
+                    "reviewed_at",
+                    "reviewed_by",
+                    "parser_version",
+                ]
+            },
+        ),
+        ("Case summary", {"fields": ["case_summary"], "classes": ["collapse"]}),
         ("Record", {"fields": ["content_hash", "created_at", "updated_at"]}),
     ]
+
+    @admin.display(description="review")
+    def review_state(self, letter):
+        if letter.reviewed_at:
+            return "reviewed"
+        return "to review" if letter.needs_review else "-"
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("decisions.review_determination")
+
+    @admin.action(description="Mark reviewed", permissions=["review"])
+    def mark_reviewed(self, request, queryset):
+        letters = list(queryset.filter(reviewed_at__isnull=True))
+        for letter in letters:
+            services.letter_mark_reviewed(letter=letter, user=request.user)
+        self.message_user(request, f"Marked {len(letters)} letter(s) reviewed.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        obj.injury_year = services.injury_year_of(obj.date_of_injury)
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        review = self.admin_site.admin_view(self.review_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_review"
+        return [path("<int:pk>/review/", review, name=name), *super().get_urls()]
+
+    def review_view(self, request, pk):
+        """POST from the change form's "Mark reviewed" button."""
+        if request.method != "POST" or not self.has_review_permission(request):
+            raise PermissionDenied
+        letter = get_object_or_404(Determination, pk=pk)
+        services.letter_mark_reviewed(letter=letter, user=request.user)
+        self.message_user(request, f"{letter} is marked reviewed.", messages.SUCCESS)
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        letter = self.get_object(request, object_id)
+        if letter is not None:
+            items = list(letter.items.prefetch_related("citations"))
+            text, _ = highlighted_text(letter, items)
+            review_url = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_review", args=[letter.pk]
+            )
+            extra_context = {
+                **(extra_context or {}),
+                "letter_text": text,
+                "review_url": review_url
+                if self.has_review_permission(request) and not letter.reviewed_at
+                else None,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(LetterToReview)
+class LetterToReviewAdmin(DeterminationAdmin):
+    """The review queue: letters whose parse warned or inferred, newest first."""
+
+    list_display = ["__str__", "what_to_check", "created_at"]
+    list_filter = ["layout"]
+    date_hierarchy = None
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(needs_review=True, reviewed_at__isnull=True)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="what to check")
+    def what_to_check(self, letter):
+        fields = [w.get("field", "") for w in letter.parse_warnings]
+        return ", ".join(dict.fromkeys(fields)) or "inferred body regions"
 
 
 class CitedPageRangeInline(admin.TabularInline):
@@ -185,8 +369,17 @@ class GuidelineCitationAdmin(CorrectionLoggingAdmin):
 
 @admin.register(Correction)
 class CorrectionAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "model", "object_id", "field", "old_value", "new_value"]
-    list_filter = ["model", "field"]
+    """Every correction on the site, newest first: the audit trail."""
+
+    list_display = ["created_at", "user", "letter", "model", "field", "old_value", "new_value"]
+    list_filter = ["model", "field", "user"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="letter")
+    def letter(self, correction):
+        url = reverse("admin:decisions_determination_change", args=[correction.determination_id])
+        return format_html('<a href="{}">{}</a>', url, correction.determination)
+
     list_select_related = ["user"]
     raw_id_fields = ["determination"]
 

@@ -41,7 +41,11 @@ class Term(models.Model):
         return self.label
 
     def alias_list(self) -> list[str]:
-        return [line.strip() for line in self.extra_aliases.splitlines() if line.strip()]
+        return self.alias_list_of(self.extra_aliases)
+
+    @staticmethod
+    def alias_list_of(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 class Treatment(Term):
@@ -95,6 +99,12 @@ class Correctable(models.Model):
 class DeterminationQuerySet(models.QuerySet):
     def with_warnings(self):
         return self.exclude(parse_warnings=[])
+
+    def to_review(self):
+        """Letters whose parse warned or inferred something, not yet reviewed: newest first."""
+        return self.filter(needs_review=True, reviewed_at__isnull=True).order_by(
+            "-created_at", "-pk"
+        )
 
 
 class Determination(Correctable):
@@ -177,6 +187,23 @@ class Determination(Correctable):
     parser_version = models.CharField(
         max_length=32, blank=True, help_text="Version of the parser that produced the fields."
     )
+    needs_review = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The parse warned about a field or inferred one: a person should look.",
+    )
+    reviewed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a person marked the letter reviewed."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="reviewed_letters",
+        help_text="Who marked the letter reviewed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When first ingested.")
     updated_at = models.DateTimeField(auto_now=True, help_text="When last written.")
 
@@ -184,6 +211,7 @@ class Determination(Correctable):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        permissions = [("review_determination", "Can mark a letter's parse reviewed")]
         constraints = [
             models.UniqueConstraint(
                 fields=["content_hash"], name="determination_content_hash_uniq"
@@ -211,6 +239,11 @@ class Determination(Correctable):
             models.Index(fields=["ur_date"], name="determination_ur_date_idx"),
             models.Index(fields=["date_assigned"], name="determination_assigned_idx"),
             models.Index(fields=["created_at"], name="determination_created_idx"),
+            models.Index(
+                fields=["-created_at"],
+                name="determination_to_review_idx",
+                condition=Q(needs_review=True, reviewed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -218,6 +251,15 @@ class Determination(Correctable):
 
     def get_absolute_url(self) -> str:
         return reverse("decisions:letter", kwargs={"pk": self.pk})
+
+
+class LetterToReview(Determination):
+    """The review queue: letters whose parse warned or inferred, until a person reviews them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "letter to review"
+        verbose_name_plural = "letters to review"
 
 
 class DecisionItemQuerySet(models.QuerySet):

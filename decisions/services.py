@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.utils import timezone
 
 from . import parsing
 from .models import (
@@ -105,6 +106,19 @@ def row_mark_added(*, obj: Correctable, user=None) -> None:
     )
 
 
+def injury_year_of(date: dt.date | None) -> int | None:
+    """The year facet's value for a date of injury (kept beside the date so it reads an index)."""
+    return date.year if date and 1900 <= date.year <= 2100 else None
+
+
+@transaction.atomic
+def letter_mark_reviewed(*, letter: Determination, user) -> None:
+    """A person looked at the letter's parse: it leaves the review queue (and stays out)."""
+    letter.reviewed_at = timezone.now()
+    letter.reviewed_by = user
+    letter.save(update_fields=["reviewed_at", "reviewed_by", "updated_at"])
+
+
 # --- Vocabularies ---------------------------------------------------------------------------
 
 TERM_MODELS = {
@@ -114,6 +128,7 @@ TERM_MODELS = {
     "specialty": Specialty,
     "state": State,
 }
+TERM_KINDS = {model: kind for kind, model in TERM_MODELS.items()}
 
 
 def vocabulary_sync() -> None:
@@ -193,6 +208,7 @@ LETTER_FIELDS = [
     "parse_warnings",
     "spans",
     "parser_version",
+    "needs_review",
 ]
 ITEM_FIELDS = [
     "request",
@@ -246,12 +262,13 @@ def _letter_rows(parsed: parsing.ParsedLetter, *, text: str, source_name: str) -
         patient_age=age if age is not None and 0 <= age <= 120 else None,
         patient_sex=parsed.patient.sex or "",
         date_of_injury=injury,
-        injury_year=injury.year if injury and 1900 <= injury.year <= 2100 else None,
+        injury_year=injury_year_of(injury),
         diagnoses=list(parsed.diagnoses),
         case_summary=parsed.case_summary or "",
         parse_warnings=[w.to_dict() for w in parsed.warnings],
         spans=parsed.to_dict()["spans"],
         parser_version=parsing.PARSER_VERSION,
+        needs_review=bool(parsed.warnings) or any(i.body_regions_inferred for i in parsed.items),
     )
     items = []
     for item in parsed.items:

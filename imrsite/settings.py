@@ -61,7 +61,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Applications -------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "imrsite.apps.IMRAdminConfig",  # django.contrib.admin with our site (review queue count)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,8 +1,14 @@
 """Staff can see and correct every model in the admin; nobody else gets in."""
 
+import json
+from pathlib import Path
+
 import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.urls import reverse
 
+from decisions import services
 from decisions.models import (
     BodyRegion,
     CitedChapter,
@@ -12,6 +18,7 @@ from decisions.models import (
     Determination,
     Guideline,
     GuidelineCitation,
+    LetterToReview,
     Specialty,
     State,
     Treatment,
@@ -20,6 +27,7 @@ from decisions.models import (
 from .factories import DecisionItemFactory, DeterminationFactory, GuidelineCitationFactory
 
 pytestmark = pytest.mark.django_db
+LETTERS = Path(__file__).resolve().parents[2] / "fixtures" / "letters"
 
 EDITABLE = [
     Determination,
@@ -139,6 +147,10 @@ def test_correcting_a_letter_field_is_logged(staff_client):
             "items-INITIAL_FORMS": 0,
             "items-MIN_NUM_FORMS": 0,
             "items-MAX_NUM_FORMS": 1000,
+            "corrections-TOTAL_FORMS": 0,
+            "corrections-INITIAL_FORMS": 0,
+            "corrections-MIN_NUM_FORMS": 0,
+            "corrections-MAX_NUM_FORMS": 1000,
         }
     )
     data = {k: v for k, v in data.items() if v != []}
@@ -153,3 +165,192 @@ def test_correcting_a_letter_field_is_logged(staff_client):
 def test_correction_log_is_read_only(staff_client):
     response = staff_client.get(reverse("admin:decisions_correction_add"))
     assert response.status_code == 403
+
+
+# --- the correction workflow, end to end ------------------------------------------------------
+
+
+def _bound_values(form) -> dict:
+    values = {}
+    for bound in form:
+        value = bound.value()
+        if value is None or value is False:
+            continue  # an empty field or an unticked box sends nothing
+        if value is True:
+            value = "on"
+        values[bound.html_name] = list(value) if isinstance(value, list | tuple) else value
+    return values
+
+
+def change_form_data(client, url, **changes) -> dict:
+    """What the admin's change form would send as rendered, with ``changes`` made by a person."""
+    response = client.get(url)
+    assert response.status_code == 200
+    data = _bound_values(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(_bound_values(formset.management_form))
+        for form in formset.forms:
+            data.update(_bound_values(form))
+    data.update(changes)
+    return data
+
+
+def public_count(client, query):
+    return json.loads(client.get(reverse("decisions:api_decisions") + "?" + query).content)["count"]
+
+
+def test_a_correction_in_the_admin_survives_reparse_and_reingest(staff_client, sample_letters):
+    item = DecisionItem.objects.get(request="MRI of the Lumbar Spine")
+    assert public_count(staff_client, "outcome=overturned") == 3
+    url = admin_url(DecisionItem, "change", item.pk)
+    response = staff_client.post(url, change_form_data(staff_client, url, outcome="upheld"))
+    assert response.status_code == 302
+
+    assert public_count(staff_client, "outcome=overturned") == 2  # the site shows it at once
+    for args in (["--reparse"], [str(LETTERS)]):
+        call_command("ingest_letters", *args, verbosity=0)
+        item.refresh_from_db()
+        assert item.outcome == "upheld"
+    correction = Correction.objects.get(object_id=item.pk)
+    assert (correction.old_value, correction.new_value, correction.user) == (
+        "overturned",
+        "upheld",
+        staff_client.user,
+    )
+    form = staff_client.get(url).content.decode()
+    assert "Outcome (corrected)" in form
+
+
+def test_letter_page_shows_its_text_marked_and_its_corrections(staff_client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)
+    url = admin_url(Determination, "change", letter.pk)
+    staff_client.post(url, change_form_data(staff_client, url, patient_age=46))
+    content = staff_client.get(url).content.decode()
+    assert "Letter text" in content
+    assert 'data-field="patient.age"' in content  # the letter beside the fields, marked
+    assert "corrections made by people" in content.lower()
+    assert ">45<" in content and ">46<" in content  # old and new value in the log
+    recent = staff_client.get(reverse("admin:decisions_correction_changelist")).content.decode()
+    assert "patient_age" in recent and str(letter) in recent
+
+
+def test_a_corrected_date_of_injury_moves_the_letter_in_the_year_facet(
+    staff_client, sample_letters
+):
+    letter = Determination.objects.get(pk=sample_letters[3].determination_id)  # injured 2008
+    url = admin_url(Determination, "change", letter.pk)
+    staff_client.post(url, change_form_data(staff_client, url, date_of_injury="2009-07-16"))
+    assert public_count(staff_client, "injury_year=2008") == 0
+    assert public_count(staff_client, "injury_year=2009") == 2
+
+
+def test_review_queue_lists_letters_to_check_and_drops_them_once_reviewed(
+    staff_client, sample_letters
+):
+    queue_url = admin_url(LetterToReview, "changelist")
+    to_review = list(Determination.objects.to_review())
+    inferred = Determination.objects.get(
+        pk=sample_letters[4].determination_id
+    )  # 004: regions inferred
+    assert inferred in to_review
+    index = staff_client.get(reverse("admin:index")).content.decode()
+    assert f"Letters to review ({len(to_review)})" in index
+    row = admin_url(LetterToReview, "change", inferred.pk)
+    assert row in staff_client.get(queue_url).content.decode()
+
+    url = admin_url(Determination, "change", inferred.pk)
+    response = staff_client.post(
+        reverse("admin:decisions_determination_review", args=[inferred.pk]),
+        change_form_data(staff_client, url),
+    )
+    assert response.status_code == 302
+    inferred.refresh_from_db()
+    assert (inferred.reviewed_by, inferred.reviewed_at is not None) == (staff_client.user, True)
+    assert row not in staff_client.get(queue_url).content.decode()
+    index = staff_client.get(reverse("admin:index")).content.decode()
+    assert f"Letters to review ({len(to_review) - 1})" in index
+
+
+@pytest.fixture
+def editor_client(client, django_user_model):
+    user = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def test_an_editor_corrects_and_reviews_but_cannot_delete(editor_client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[4].determination_id)
+    item = letter.items.first()
+    url = admin_url(DecisionItem, "change", item.pk)
+    response = editor_client.post(url, change_form_data(editor_client, url, outcome="overturned"))
+    assert response.status_code == 302
+    assert Correction.objects.filter(user=editor_client.user).exists()
+
+    review = reverse("admin:decisions_determination_review", args=[letter.pk])
+    letter_url = admin_url(Determination, "change", letter.pk)
+    assert (
+        editor_client.post(review, change_form_data(editor_client, letter_url)).status_code == 302
+    )
+
+    for model, pk in [(Determination, letter.pk), (DecisionItem, item.pk)]:
+        assert editor_client.get(admin_url(model, "delete", pk)).status_code == 403
+        assert (
+            editor_client.post(admin_url(model, "delete", pk), {"post": "yes"}).status_code == 403
+        )
+    changelist = editor_client.get(admin_url(Determination, "changelist")).content.decode()
+    assert "delete_selected" not in changelist
+    assert Determination.objects.filter(pk=letter.pk).exists()
+
+
+def test_reviewing_needs_the_permission(client, django_user_model, sample_letters):
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_determination"))
+    client.force_login(user)
+    letter_pk = sample_letters[4].determination_id
+    review = reverse("admin:decisions_determination_review", args=[letter_pk])
+    assert client.post(review).status_code == 403
+    assert Determination.objects.get(pk=letter_pk).reviewed_at is None
+
+
+def test_a_new_alias_renormalises_stored_letters_and_the_facets_follow(
+    staff_client, sample_letters
+):
+    text = (
+        (LETTERS / "003_0a410e5aa90ad013.txt")
+        .read_text()
+        .replace("MRI of the Lumbar Spine:  Overturned", "MRI of the clavicle:  Overturned")
+    )
+    list(services.letters_ingest(letters=[services.LetterInput("clavicle.txt", text)]))
+    item = DecisionItem.objects.get(request="MRI of the clavicle")
+    assert item.body_regions_inferred  # no region named: the summary's (lumbar) was used
+    assert public_count(staff_client, "body_region=shoulder") == 0
+
+    shoulder = BodyRegion.objects.get(slug="shoulder")
+    url = admin_url(BodyRegion, "change", shoulder.pk)
+    response = staff_client.post(
+        url, {"label": shoulder.label, "extra_aliases": "clavicle\nAC joint"}
+    )
+    assert response.status_code == 302
+    response = staff_client.post(
+        admin_url(BodyRegion, "changelist"),
+        {"action": "renormalise_letters", "_selected_action": [shoulder.pk]},
+        follow=True,
+    )
+    assert "Re-parsed 6 letters" in response.content.decode()
+    item.refresh_from_db()
+    assert [r.slug for r in item.body_regions.all()] == ["shoulder"]
+    assert not item.body_regions_inferred
+    assert public_count(staff_client, "body_region=shoulder") == 1
+
+
+def test_a_bad_alias_is_refused_with_its_reason(staff_client, sample_letters):
+    shoulder = BodyRegion.objects.get(slug="shoulder")
+    response = staff_client.post(
+        admin_url(BodyRegion, "change", shoulder.pk),
+        {"label": shoulder.label, "extra_aliases": "re:(unclosed"},
+    )
+    assert response.status_code == 200
+    assert "bad alias" in response.context["adminform"].form.errors["extra_aliases"][0]

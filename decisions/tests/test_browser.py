@@ -93,3 +93,28 @@ def test_without_javascript_links_and_forms_still_search(live_server, browser, s
         expect(results_heading(page)).to_have_text("1 decision")
     finally:
         context.close()
+
+
+def test_a_staff_correction_shows_on_the_public_page_at_once(
+    live_server, page, sample_letters, django_user_model
+):
+    from decisions.models import DecisionItem
+
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "a-long-passphrase")
+    page.goto(live_server.url + "/")
+    expect(facet_link(page, "outcome", "Overturned").locator(".count")).to_have_text("3")
+
+    item = DecisionItem.objects.get(request="MRI of the Lumbar Spine")
+    page.goto(f"{live_server.url}/admin/decisions/decisionitem/{item.pk}/change/")
+    page.get_by_label("Username").fill("editor")  # the login page, as a person meets it
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Outcome").select_option("upheld")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    page.goto(live_server.url + "/")
+    expect(facet_link(page, "outcome", "Overturned").locator(".count")).to_have_text("2")
+    expect(facet_link(page, "outcome", "Upheld").locator(".count")).to_have_text("6")
+    page.goto(live_server.url + "/?treatment=mri")
+    expect(page.locator(".result .badge")).to_have_text("Upheld")

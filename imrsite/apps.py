@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class IMRAdminConfig(AdminConfig):
+    default_site = "imrsite.admin.IMRAdminSite"

@@ -92,14 +92,8 @@ class Correctable(models.Model):
     class Meta:
         abstract = True
 
-    def is_corrected(self, field_name: str) -> bool:
-        return field_name in self.corrected_fields
-
 
 class DeterminationQuerySet(models.QuerySet):
-    def with_warnings(self):
-        return self.exclude(parse_warnings=[])
-
     def to_review(self):
         """Letters whose parse warned or inferred something, not yet reviewed: newest first."""
         return self.filter(needs_review=True, reviewed_at__isnull=True).order_by(

@@ -54,7 +54,13 @@ class Search:
 
     @property
     def filtered(self) -> bool:
-        return any(k not in ("sort", "page") and v for k, v in self.params.lists() for v in v)
+        """Whether any filter or text narrows the search (sort and page do not)."""
+        return any(
+            value
+            for name, values in self.params.lists()
+            if name not in ("sort", "page")
+            for value in values
+        )
 
 
 def run_search(params: QueryDict) -> Search:

@@ -1070,8 +1070,6 @@ STATES: tuple[Term, ...] = tuple(
 # Used only to fill what a letter leaves out (derived_pages / derived_section), never to
 # override the pages a letter cites. Acupuncture has its own guideline (CCR 9792.24.1).
 
-MTUS_CHRONIC_PAIN_EDITION = "MTUS Chronic Pain Medical Treatment Guidelines (2009), 127 pages"
-
 
 def _s(slug: str, label: str, pages: tuple[PageRange, ...], *aliases: str) -> Term:
     return Term(slug, label, (label, *aliases), pages)
@@ -1520,7 +1518,6 @@ class Vocabulary:
     def __init__(self, tables: Mapping[str, tuple[Term, ...]]) -> None:
         self.tables = {k: tuple(v) for k, v in tables.items()}
         self._matchers: dict[str, Matcher] = {}
-        self._labels = {(k, t.slug): t.label for k, ts in self.tables.items() for t in ts}
 
     def terms(self, kind: str) -> tuple[Term, ...]:
         return self.tables[kind]
@@ -1535,9 +1532,6 @@ class Vocabulary:
         """Compile every matcher now (e.g. before forking worker processes that will use them)."""
         for kind in self.tables:
             self.matcher(kind)
-
-    def label(self, kind: str, slug: str) -> str:
-        return self._labels.get((kind, slug), slug)
 
     def term(self, kind: str, slug: str) -> Term | None:
         return next((t for t in self.tables[kind] if t.slug == slug), None)

@@ -86,7 +86,8 @@ _UR_LABEL = re.compile(
 )
 _UR = r"(?:utilization\s+review|(?-i:UR))"
 _UR_PROSE = re.compile(
-    rf"\b{_UR}(?:\s+(?:determination|decision|denial|review|report|letter|physician|dated))*"
+    rf"\b{_UR}(?:\s+(?:determination|decision|denial|review|report|letter|physician|dated)"
+    r"(?:\s*/\s*\w+)?)*"
     rf"\s+(?:on|dated|of|from)\s+(?P<d>{DATE_RE})"
     rf"|\b(?:on|dated)\s+(?P<d2>{DATE_RE}),?\s+(?:the\s+|a\s+)?{_UR}\b"
     rf"|(?P<d3>{DATE_RE})\s+{_UR}\s+(?:determination|decision|denial|review|report|letter)",
@@ -107,23 +108,23 @@ def read_date_assigned(flat: str, start: int, end: int) -> Value | None:
 _UR_MENTION = re.compile(rf"\b{_UR}\b", re.I)
 
 
-def read_ur_date(flat: str, header: tuple[int, int], summary: tuple[int, int]) -> Value | None:
-    """The header's UR date wins; else a date the summary ties to the Utilization Review."""
+def read_ur_date(flat: str, header: tuple[int, int], *prose: tuple[int, int]) -> Value | None:
+    """The header's UR date wins; else a date the prose regions (in order) tie to the UR."""
     m = _UR_LABEL.search(flat, *header)
     if m and (v := _date_value(m, "d")):
         return v
     # Every phrasing names the review, so look only around its mentions (a date pattern tried
     # at every character of the summary is the slowest part of a letter otherwise).
-    start, end = summary
-    for mention in _UR_MENTION.finditer(flat, start, end):
-        window = (max(start, mention.start() - 40), min(end, mention.end() + 160))
-        for m in _UR_PROSE.finditer(flat, *window):
-            if m.end() <= mention.start() or m.start() >= mention.end() + 120:
-                continue
-            group = next(g for g in ("d", "d2", "d3") if m[g])
-            v = _date_value(m, group)
-            if v:
-                return v
+    for start, end in prose:
+        for mention in _UR_MENTION.finditer(flat, start, end):
+            window = (max(start, mention.start() - 40), min(end, mention.end() + 160))
+            for m in _UR_PROSE.finditer(flat, *window):
+                if m.end() <= mention.start() or m.start() >= mention.end() + 120:
+                    continue
+                group = next(g for g in ("d", "d2", "d3") if m[g])
+                v = _date_value(m, group)
+                if v:
+                    return v
     return None
 
 

@@ -8,6 +8,9 @@ line or opening it):
   copies may open with a header ("Case Number:", "Date Assigned:", "UR Denial Date:").
 - ``documents_reviewed`` (2013-2014): the same with "DOCUMENTS REVIEWED" and "IMR DECISION(S) AND
   RATIONALE(S)"; items may be headed as above or stated as "1. X is not medically necessary".
+- ``early_notice`` (2013): "Notice of Independent Medical Review Determination", each decision a
+  numbered sentence ("1) MAXIMUS Federal Services, Inc. has determined the request for X is not
+  medically necessary"), listed twice, then "Regarding the request for X:" with its guidelines.
 - ``professional_review``: "MEDICAL PROFESSIONAL REVIEW", "ISSUE AT DISPUTE:", "CASE SUMMARY:",
   "MEDICAL TREATMENT GUIDELINE(S) RELIED UPON ...", "RATIONALE ...", "MEDICAL REVIEWER
   QUALIFICATIONS:".
@@ -167,6 +170,8 @@ def detect_layout(sections: dict[str, Section]) -> str:
         return "professional_review"
     if "documents" in sections:
         return "documents_reviewed"
+    if "decisions" in sections and sections["decisions"].heading.lower().startswith("independent"):
+        return "early_notice"  # 2013: "Notice of Independent Medical Review Determination"
     if "decisions" in sections:
         return "determination"
     return "unknown"
@@ -184,14 +189,24 @@ _ITEM_OUTCOME = re.compile(
 _ENUMERATION = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]\s+", re.I)
 _LINE_END_OK = re.compile(r"[.:;?!)\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
 # "1. Urine drug screen is not medically necessary and appropriate."
+# (early letters: "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
+# functional restoration program is notmedically necessary and appropriate." -- the PDF text
+# glues "not" to "medically"; the request may hold "7.5mg" or "Inc." but ends no sentence)
 _ITEM_SENTENCE = re.compile(
-    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)(?P<request>(?:[^.]|\.(?=\S)){3,300}?)\s+(?:is|are|was|were)\s+"
-    r"(?P<neg>not\s+)?medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?\s*\.",
+    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)(?P<request>(?:[^.]|\.(?=\S)|(?<=Inc)\.){3,300}?)\s+"
+    r"(?:is|are|was|were)\s+(?P<neg>not\s*)?medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?"
+    r"\s*\.",
+    re.I,
+)
+# Early letters then take each item up again: "1) Regarding the request for a 28 day ...:"
+_REGARDING = re.compile(
+    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)?Regarding\s+the\s+requests?\s+for\s+(?:(?:a|an|the)\s+)?"
+    r"(?P<request>[^:]{3,300}?)\s*:",
     re.I,
 )
 _REQUEST_PREAMBLE = re.compile(
     r"^(?:MAXIMUS\s+Federal\s+Services,?\s+Inc\.?\s+has\s+determined\s+(?:that\s+)?)?"
-    r"(?:the\s+)?(?:requests?\s+for\s+)?",
+    r"(?:the\s+)?(?:requests?\s+for\s+)?(?:(?:a|an|the)\s+(?=\S))?",
     re.I,
 )
 # The labels of an item's parts, each ending at a colon. An item body is scanned for colons (a
@@ -308,6 +323,12 @@ def _sentence_items(flat: str, start: int, end: int) -> list[_ItemBlock]:
         )
         seen[key] = block
         found.append(block)
+    # Where each item's guidelines and rationale are: anywhere after, even past the case summary.
+    for m in _REGARDING.finditer(flat, start):
+        request, _ = _clean_request(m["request"])
+        block = seen.get(request.lower())
+        if block is not None:
+            block.head, block.start, block.end = m.start(), m.end(), len(flat)
     _cut_bodies(sorted(found, key=lambda b: b.head))
     return found
 
@@ -429,10 +450,17 @@ class _Reader:
 
     def read(self) -> ParsedLetter:
         header = self.header()
+        blocks = self.item_blocks()
         summary = self.bounds("summary") or (0, len(self.flat))
+        # items taken up again after the case summary (early notices) end it
+        later = [b.head for b in blocks if summary[0] < b.head < summary[1]]
+        if later:
+            summary = (summary[0], min(later))
         case_number = read_case_number(self.flat, *header)
         date_assigned = read_date_assigned(self.flat, *header)
-        ur = read_ur_date(self.flat, header, summary)
+        decisions = self.sections.get("decisions")
+        intro = (decisions.body_start, blocks[0].head) if decisions and blocks else (0, 0)
+        ur = read_ur_date(self.flat, header, summary, intro)
         for name, v in (
             ("case_number", case_number),
             ("date_assigned", date_assigned),
@@ -461,7 +489,7 @@ class _Reader:
         else:
             self.warn("case_summary", "the letter has no case summary heading")
 
-        items = self.items(diagnoses, dx_span, summary)
+        items = self.items(blocks, dx_span, summary)
         return ParsedLetter(
             layout=self.layout,
             reviewer=reviewer,
@@ -535,8 +563,7 @@ class _Reader:
             blocks = _issue_items(self.flat, self.sections["issue"])
         return blocks
 
-    def items(self, diagnoses, dx_span, summary) -> list[Item]:
-        blocks = self.item_blocks()
+    def items(self, blocks: list[_ItemBlock], dx_span, summary) -> list[Item]:
         if not blocks:
             if not _IMR_SIGNAL.search(self.flat):
                 raise ParseError(

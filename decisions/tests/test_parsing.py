@@ -371,3 +371,105 @@ def test_bytes_removed_or_duplicated(text, cuts, duplicate):
     except ParseError:
         return
     parses_or_refuses(decoded)
+
+
+EARLY_NOTICE = """MAXIMUS FEDERAL SERVICES, INC.
+
+Notice of Independent Medical Review Determination Dated: 10/2/2013
+
+1) MAXIMUS Federal Services, Inc. has determined the request for a 14 day
+
+interdisciplinary pain program is notmedically necessary and appropriate.
+
+2) MAXIMUS Federal Services, Inc. has determined the request for Omeprazole 20mg #60 is
+
+medically necessary and appropriate.
+
+INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE
+
+An application was filed on 9/12/2013 disputing the Utilization Review Denial dated 9/3/2013.
+
+A decision has been made for each of the treatment and/or services that were in dispute:
+
+1) MAXIMUS Federal Services, Inc. has determined the request for a 14 day
+
+interdisciplinary pain program is notmedically necessary and appropriate.
+
+2) MAXIMUS Federal Services, Inc. has determined the request for Omeprazole 20mg #60 is
+
+medically necessary and appropriate.
+
+Medical Qualifications of the Expert Reviewer:
+
+The physician reviewer is Board Certified in Internal Medicine and is licensed to practice in
+
+California and Arizona.
+
+Case Summary:
+
+Disclaimer: The following case summary was taken directly from the utilization review
+
+denial/modification dated September 3, 2013.
+
+The patient is a 51 year-old male with a date of injury of 4/4/2010. Diagnoses include lumbar
+
+strain and gastritis.
+
+1) Regarding the request for a 14 day interdisciplinary pain program:
+
+Medical Treatment Guideline(s) Relied Upon by the Claims Administrator:
+
+Chronic Pain Medical Treatment Guidelines, Chronic pain programs, pages 30-34.
+
+Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:
+
+Chronic Pain Medical Treatment Guidelines, Chronic pain programs, pages 30-32.
+
+Rationale for the Decision:
+
+No baseline functional testing was documented. The request is not medically necessary.
+
+2) Regarding the request for Omeprazole 20mg #60:
+
+Medical Treatment Guideline(s) Relied Upon by the Claims Administrator:
+
+Chronic Pain Medical Treatment Guidelines, NSAIDs, GI symptoms, pages 68-69.
+
+Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:
+
+Chronic Pain Medical Treatment Guidelines, NSAIDs, GI symptoms, pages 68-69.
+
+Rationale for the Decision:
+
+The patient takes an NSAID and has gastritis. The request is medically necessary.
+"""
+
+
+def test_early_notices_list_each_decision_twice_then_take_it_up_again():
+    parsed = parse_letter(EARLY_NOTICE)
+    assert parsed.layout == "early_notice"
+    assert parsed.ur_date == "2013-09-03"
+    assert (parsed.reviewer.licensure_states, parsed.reviewer.specialties) == (
+        ["CA", "AZ"],
+        ["internal_medicine"],
+    )
+    first, second = parsed.items
+    assert (first.request, first.outcome, first.quantity) == (
+        "14 day interdisciplinary pain program",
+        "upheld",
+        14,
+    )
+    assert first.treatments == ["functional_restoration_program"]
+    assert first.rationale == (
+        "No baseline functional testing was documented. The request is not medically necessary."
+    )
+    assert {(c.source, c.guideline, tuple(c.pages)) for c in first.citations} == {
+        ("claims_administrator", "mtus_chronic_pain", ((30, 34),)),
+        ("maximus", "mtus_chronic_pain", ((30, 32),)),
+    }
+    assert (second.request, second.outcome, second.treatments, second.quantity) == (
+        "Omeprazole 20mg #60",
+        "overturned",
+        ["medication"],
+        60,
+    )

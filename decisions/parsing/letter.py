@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from .citations import parse_citations
@@ -42,7 +42,7 @@ from .fields import (
     read_treatments,
     read_ur_date,
 )
-from .model import Item, ParsedLetter, ParseError, ParseWarning, Patient, Reviewer
+from .model import Citation, Item, ParsedLetter, ParseError, ParseWarning, Patient, Reviewer
 from .text import FlatText, content_hash, lower_same_length
 from .vocab import DEFAULT_VOCABULARY, Vocabulary
 
@@ -366,6 +366,32 @@ def _issue_items(flat: str, issue: Section) -> list[_ItemBlock]:
     return out
 
 
+# "The Expert Reviewer found the guideline used by the Claims Administrator relevant and
+# appropriate": the reviewer relies on the claims administrator's citations as well.
+_ADOPTS = re.compile(
+    r"\bfound\s+the\s+guidelines?\s+(?:used|cited|relied\s+upon)\s+by\s+the\s+Claims\s+"
+    r"Administrator\s+(?:to\s+be\s+)?(?:relevant|appropriate|applicable)",
+    re.I,
+)
+
+
+def _adopted(claims_administrator: list[Citation], own: list[Citation]) -> list[Citation]:
+    """The reviewer's citations plus those of the claims administrator it adopted (merged)."""
+    merged = {c.guideline: c for c in own}
+    for c in claims_administrator:
+        if c.source != CLAIMS_ADMINISTRATOR:
+            continue
+        mine = merged.get(c.guideline)
+        if mine is None:
+            merged[c.guideline] = replace(
+                c, source=MAXIMUS, chapters=list(c.chapters), pages=list(c.pages)
+            )
+            continue
+        mine.chapters.extend(ch for ch in c.chapters if ch not in mine.chapters)
+        mine.pages.extend(p for p in c.pages if p not in mine.pages)
+    return list(merged.values())
+
+
 def conclusion(flat: str, start: int, end: int) -> tuple[str, tuple[int, int]] | None:
     """The outcome a rationale concludes with: its last conclusive phrase."""
     last = None
@@ -618,6 +644,8 @@ class _Reader:
         for source, key in ((CLAIMS_ADMINISTRATOR, "ca"), (MAXIMUS, "max")):
             if key in parts:
                 found = parse_citations(ft, *parts[key], source, self.vocab)
+                if source == MAXIMUS and _ADOPTS.search(flat, *parts[key]):
+                    found = _adopted(item.citations, found)
                 item.citations.extend(found)
                 if not found:
                     self.warn(

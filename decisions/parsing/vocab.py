@@ -519,6 +519,8 @@ TREATMENTS: tuple[Term, ...] = (
         "continuous passive motion",
         "re:(?-i:CPM)",
         "exercise equipment",
+        "exercise kit",
+        "home exercise kit",
         "mattress",
         "ergonomic chair",
         "re:E0\\d{3}|L\\d{4}",

@@ -118,3 +118,26 @@ def test_a_staff_correction_shows_on_the_public_page_at_once(
     expect(facet_link(page, "outcome", "Upheld").locator(".count")).to_have_text("6")
     page.goto(live_server.url + "/?treatment=mri")
     expect(page.locator(".result .badge")).to_have_text("Upheld")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?q=massage&outcome=overturned&sort=relevance",
+        "/?treatment=mri&outcome=upheld",  # the empty state
+        "/?outcome=maybe",  # the error page
+        "/letters/{letter}/",
+    ],
+)
+def test_pages_pass_an_accessibility_audit(live_server, page, phone_page, sample_letters, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    url = live_server.url + path.format(letter=sample_letters[2].determination_id)
+    for viewer in (page, phone_page):
+        viewer.goto(url)
+        violations = Axe().run(viewer).response["violations"]
+        assert violations == [], [
+            (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]])
+            for v in violations
+        ]

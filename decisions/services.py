@@ -266,7 +266,7 @@ def _letter_rows(parsed: parsing.ParsedLetter, *, text: str, source_name: str) -
         diagnoses=list(parsed.diagnoses),
         case_summary=parsed.case_summary or "",
         parse_warnings=[w.to_dict() for w in parsed.warnings],
-        spans=parsed.to_dict()["spans"],
+        spans=parsing.spans_json(parsed.spans),
         parser_version=parsing.PARSER_VERSION,
         needs_review=bool(parsed.warnings) or any(i.body_regions_inferred for i in parsed.items),
     )
@@ -284,7 +284,7 @@ def _letter_rows(parsed: parsing.ParsedLetter, *, text: str, source_name: str) -
             laterality=item.laterality or "",
             quantity=item.quantity if item.quantity and item.quantity > 0 else None,
             rationale=item.rationale or "",
-            spans=item.to_dict()["spans"],
+            spans=parsing.spans_json(item.spans),
         )
         citations = {}
         for c in item.citations:
@@ -343,6 +343,22 @@ class _Terms:
             _terms_ensure(TERM_MODELS[kind], slugs, self.known[kind])
 
 
+def _copy(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL COPY of rows into ``table``; its errors surface as Django's database errors."""
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
 def _leaf_insert(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> None:
     """Insert rows nothing needs a key back from (links, pages, chapters).
 
@@ -354,16 +370,39 @@ def _leaf_insert(model: type[models.Model], attnames: list[str], rows: list[tupl
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
         return
-    from psycopg import sql
-
     columns = {f.attname: f.column for f in model._meta.concrete_fields}
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table),
-        sql.SQL(", ").join(sql.Identifier(columns[name]) for name in attnames),
-    )
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    _copy(model._meta.db_table, [columns[name] for name in attnames], rows)
+
+
+def _keyed_insert(model: type[models.Model], objs: list[models.Model]) -> None:
+    """Insert new rows and give each its primary key (the rows below them need it).
+
+    On PostgreSQL the keys are drawn from the table's sequence and the rows go by COPY, as in
+    ``_leaf_insert`` (Django's bulk insert would send a letter's text through Python quoting);
+    elsewhere ``bulk_create``, which reads the keys back.
+    """
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    opts = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, opts.pk.column, len(objs)],
+        )
+        keys = [key for (key,) in cursor.fetchall()]
+    fields = opts.concrete_fields
+    rows = []
+    for obj, key in zip(objs, keys, strict=True):
+        obj.pk = key
+        rows.append(
+            tuple(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+        )
+    _copy(opts.db_table, [f.column for f in fields], rows)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _children_write(batch: list[_Rows]) -> None:
@@ -383,7 +422,7 @@ def _children_write(batch: list[_Rows]) -> None:
         for item, _, _, _ in rows.items:
             item.determination_id = rows.letter.pk
             items.append(item)
-    DecisionItem.objects.bulk_create(items)
+    _keyed_insert(DecisionItem, items)
     entries = [entry for rows in batch for entry in rows.items]
     _item_children_write(entries)
 
@@ -410,7 +449,7 @@ def _item_children_write(entries) -> None:
 
 def _citation_children_write(citations: list[_CitationRows], *, create: bool) -> None:
     if create:
-        GuidelineCitation.objects.bulk_create([c.citation for c in citations])
+        _keyed_insert(GuidelineCitation, [c.citation for c in citations])
     _leaf_insert(
         CitedPageRange,
         ["citation_id", "first_page", "last_page", "derived"],
@@ -425,7 +464,7 @@ def _citation_children_write(citations: list[_CitationRows], *, create: bool) ->
 
 @transaction.atomic
 def _letters_create(batch: list[_Rows]) -> None:
-    Determination.objects.bulk_create([rows.letter for rows in batch])
+    _keyed_insert(Determination, [rows.letter for rows in batch])
     _children_write(batch)
 
 

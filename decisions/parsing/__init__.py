@@ -7,7 +7,16 @@
 
 from . import vocab
 from .letter import PARSER_VERSION, parse_letter, parse_unguarded
-from .model import Citation, Item, ParsedLetter, ParseError, ParseWarning, Patient, Reviewer
+from .model import (
+    Citation,
+    Item,
+    ParsedLetter,
+    ParseError,
+    ParseWarning,
+    Patient,
+    Reviewer,
+    spans_json,
+)
 from .pool import BatchParser
 from .sources import text_from_bytes
 from .text import content_hash, normalise_text
@@ -26,6 +35,7 @@ __all__ = [
     "normalise_text",
     "parse_letter",
     "parse_unguarded",
+    "spans_json",
     "text_from_bytes",
     "vocab",
 ]

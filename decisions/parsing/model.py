@@ -26,7 +26,8 @@ class ParseWarning:
         return {"field": self.field, "message": self.message}
 
 
-def _spans(spans: dict[str, Any]) -> dict[str, Any]:
+def spans_json(spans: dict[str, Any]) -> dict[str, Any]:
+    """Spans as JSON: [start, end] or a list of them, per field."""
     return {
         k: (list(v) if isinstance(v, tuple) else [list(s) for s in v]) for k, v in spans.items()
     }
@@ -83,7 +84,7 @@ class Item:
             "quantity": self.quantity,
             "citations": [c.to_dict() for c in self.citations],
             "rationale": self.rationale,
-            "spans": _spans(self.spans),
+            "spans": spans_json(self.spans),
         }
 
 
@@ -139,5 +140,5 @@ class ParsedLetter:
             "case_summary": self.case_summary,
             "items": [i.to_dict() for i in self.items],
             "warnings": [w.to_dict() for w in self.warnings],
-            "spans": _spans(self.spans),
+            "spans": spans_json(self.spans),
         }

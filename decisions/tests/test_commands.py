@@ -171,6 +171,33 @@ def test_a_refused_batch_leaves_no_partial_letter(monkeypatch):
     assert Determination.objects.count() < 5
 
 
+@pytest.mark.django_db
+def test_a_letter_stored_meanwhile_by_another_ingest_is_counted_not_crashed_on(monkeypatch):
+    # Another process stores letter 003 after this batch looked for it: the database refuses the
+    # duplicate (a real unique violation, through whatever insert path the database uses), the
+    # batch falls back to one letter per transaction, and nothing is lost or doubled.
+    other = Determination.objects
+    real_filter = other.filter
+    raced = []
+
+    def looked_before_the_other_ingest(*args, **kwargs):
+        if "content_hash__in" in kwargs and not raced:
+            raced.append(True)
+            list(services.letters_ingest(letters=[services.LetterInput("other.txt", THIRD)]))
+            kwargs = {"content_hash__in": []}
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(other, "filter", looked_before_the_other_ingest)
+    ok, out, err = ingest(LETTERS)
+    assert ok, err
+    assert "4 new, 1 unchanged, 0 re-parsed, 0 failed" in out
+    assert Determination.objects.count() == 5
+    assert DecisionItem.objects.count() == 8
+
+
+THIRD = (LETTERS / "003_0a410e5aa90ad013.txt").read_text(encoding="utf-8")
+
+
 def corrected_item():
     item = DecisionItem.objects.get(request="Two massage therapy sessions")
     services.correction_record(

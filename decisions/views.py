@@ -92,14 +92,16 @@ def run_search(params: QueryDict) -> Search:
 def _with_related(items: QuerySet) -> QuerySet:
     """What a results row shows, in a fixed number of queries whatever the page size."""
     return items.select_related("determination").prefetch_related(
-        "treatments",
-        "body_regions",
-        "determination__reviewer_specialties",
-        Prefetch(
-            "citations",
-            queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
-                "page_ranges"
-            ),
+        "treatments", "body_regions", "determination__reviewer_specialties", _citations()
+    )
+
+
+def _citations(*related: str) -> Prefetch:
+    """An item's citations with their guideline and pages (and ``related``), in one query each."""
+    return Prefetch(
+        "citations",
+        queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
+            "page_ranges", *related
         ),
     )
 
@@ -195,16 +197,7 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Determination.objects.prefetch_related("reviewer_states", "reviewer_specialties"), pk=pk
     )
     items = list(
-        letter.items.prefetch_related(
-            "treatments",
-            "body_regions",
-            Prefetch(
-                "citations",
-                queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
-                    "page_ranges", "chapters"
-                ),
-            ),
-        )
+        letter.items.prefetch_related("treatments", "body_regions", _citations("chapters"))
     )
     text, anchors = highlighted_text(letter, items)
     for item in items:

@@ -619,6 +619,7 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
             content_hash__in={rows.letter.content_hash for _, rows in parsed}
         ).values_list("content_hash", "pk")
     )
+    letters = Determination.objects.in_bulk(stored.values()) if reparse else {}
     fresh: dict[str, tuple[IngestOutcome, _Rows]] = {}
     for outcome, rows in parsed:
         key = rows.letter.content_hash
@@ -626,8 +627,11 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
             outcome.determination_id = stored[key]
             outcome.status = REPARSED if reparse else UNCHANGED
             if reparse:
-                letter = Determination.objects.get(pk=stored[key])
-                _stored_reparse(letter, vocabulary, outcome, terms)
+                letter = letters[stored[key]]
+                # The batch's parse serves when the stored text is this very text (spans index
+                # the stored text, so a copy differing in whitespace is parsed again).
+                same = rows if rows.letter.full_text == letter.full_text else None
+                _stored_reparse(letter, vocabulary, outcome, terms, rows=same)
         elif key in fresh:  # the same letter twice in one batch (a PDF and its text file)
             outcome.status = UNCHANGED
         else:
@@ -646,11 +650,17 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
     yield from outcomes
 
 
-def _stored_reparse(letter: Determination, vocabulary, outcome: IngestOutcome, terms) -> None:
-    """Re-parse a stored letter from its stored text (its spans index that text)."""
+def _stored_reparse(
+    letter: Determination, vocabulary, outcome: IngestOutcome, terms, rows: _Rows | None = None
+) -> None:
+    """Re-parse a stored letter from its stored text (its spans index that text).
+
+    ``rows``: that text already parsed, when the caller has it.
+    """
     try:
-        result = parsing.parse_letter(letter.full_text, vocabulary)
-        rows = _letter_rows(result, text=letter.full_text, source_name=letter.source_name)
+        if rows is None:
+            result = parsing.parse_letter(letter.full_text, vocabulary)
+            rows = _letter_rows(result, text=letter.full_text, source_name=letter.source_name)
     except parsing.ParseError as exc:
         outcome.status, outcome.reason = (
             FAILED,

@@ -180,7 +180,6 @@ def detect_layout(sections: dict[str, Section]) -> str:
 # --------------------------------------------------------------------------------- items
 
 _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
-# "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" on a line of its own.
 # "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" ending its line. The scan looks for the
 # colon and outcome (a literal start is fast); the request is the line up to that colon.
 _ITEM_OUTCOME = re.compile(
@@ -458,12 +457,10 @@ class _Reader:
     def warn(self, field: str, message: str) -> None:
         self.warnings.append(ParseWarning(field, message))
 
-    def bounds(self, *kinds: str) -> tuple[int, int] | None:
-        for kind in kinds:
-            s = self.sections.get(kind)
-            if s:
-                return (s.body_start, s.end)
-        return None
+    def bounds(self, kind: str) -> tuple[int, int] | None:
+        """Flat bounds of the body of the section of ``kind``, if the letter has one."""
+        s = self.sections.get(kind)
+        return (s.body_start, s.end) if s else None
 
     def span(self, field: str, start: int, end: int) -> None:
         self.spans[field] = self.ft.span(start, end)

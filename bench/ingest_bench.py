@@ -41,7 +41,7 @@ def scratch_database(kind: str, workdir: Path) -> str:
 def run(count: int, kind: str) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "DATABASE_URL": scratch_database(kind, workdir)}
+        env = {**os.environ, "DEBUG": "1", "DATABASE_URL": scratch_database(kind, workdir)}
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
         letters = lettergen.write(workdir / "letters", count)

@@ -2,12 +2,13 @@
 
 Everything that differs between machines is read from the environment:
 
-- ``DEBUG``: unset or ``1`` runs for development (SQLite, a development key);
-  ``0`` is production, which refuses to start without ``SECRET_KEY``.
-- ``SECRET_KEY``: required when ``DEBUG=0``.
+- ``DEBUG``: unset or ``0`` is production, which refuses to start without ``SECRET_KEY`` and
+  ``ALLOWED_HOSTS``; ``1`` runs for development (a development key, local host names), and only
+  the README's two commands (``bin/dev``, ``bin/test``) set it.
+- ``SECRET_KEY``: required unless ``DEBUG=1``.
 - ``DATABASE_URL``: any URL dj-database-url understands; defaults to an SQLite
   file inside the project (``db.sqlite3``, git-ignored).
-- ``ALLOWED_HOSTS``: comma-separated host names; required when ``DEBUG=0``.
+- ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
 """
 
 import os
@@ -38,13 +39,16 @@ def env_list(name: str) -> list[str]:
 
 # --- Core ---------------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", default=True)
+# Production unless development is asked for: a server that forgets DEBUG must not run in
+# debug mode on the development key.
+DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG=0: production never runs on a development key."
+            "SECRET_KEY must be set in production (DEBUG unset or 0): production never runs on"
+            " a development key. Set DEBUG=1 for development."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-used-in-production"
 
@@ -52,7 +56,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG=0 (comma-separated hosts).")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must be set in production (DEBUG unset or 0): comma-separated hosts."
+        " Set DEBUG=1 for development."
+    )
 
 ROOT_URLCONF = "imrsite.urls"
 WSGI_APPLICATION = "imrsite.wsgi.application"

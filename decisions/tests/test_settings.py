@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_check(**env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -24,7 +26,7 @@ def run_check(**env):
 def test_production_without_secret_key_refuses_to_start():
     result = run_check(DEBUG="0", ALLOWED_HOSTS="imr.example.com")
     assert result.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
+    assert "SECRET_KEY must be set in production" in result.stderr
 
 
 def test_production_without_allowed_hosts_refuses_to_start():
@@ -38,8 +40,21 @@ def test_production_with_its_settings_starts():
     assert result.returncode == 0, result.stderr
 
 
-def test_no_environment_runs_for_development():
+def test_no_environment_is_production_and_refuses_development_defaults():
     result = run_check()
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_allowed_hosts_without_debug_is_production_not_debug_mode():
+    # A server that sets its hosts but forgets DEBUG must not run on the development key.
+    result = run_check(ALLOWED_HOSTS="imr.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_debug_1_runs_for_development_with_no_other_variable():
+    result = run_check(DEBUG="1")
     assert result.returncode == 0, result.stderr
 
 

@@ -28,6 +28,7 @@ from .models import (
     Specialty,
     State,
     Treatment,
+    injury_year_of,
 )
 
 
@@ -272,7 +273,7 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
         self.message_user(request, f"Marked {len(letters)} letter(s) reviewed.", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
-        obj.injury_year = services.injury_year_of(obj.date_of_injury)
+        obj.injury_year = injury_year_of(obj.date_of_injury)
         super().save_model(request, obj, form, change)
 
     def get_urls(self):

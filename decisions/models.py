@@ -4,20 +4,37 @@ Sized for over a million letters and about twice as many items: every column a f
 has a named index, choices are enforced by the database, and natural keys are unique
 constraints so an ingest run twice cannot duplicate anything.
 
-Rows are written by ``decisions.services``; nothing here has side effects in ``save()``.
+Rows are written by ``decisions.services``; nothing here has side effects in ``save()``. The
+``from_parsed`` classmethods turn the parser's dataclasses into unsaved rows.
 """
+
+from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from . import parsing
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def injury_year_of(date: dt.date | None) -> int | None:
+    """The year facet's value for a date of injury (kept beside the date so it reads an index)."""
+    return date.year if date and 1900 <= date.year <= 2100 else None
+
+
 # --- Vocabularies ---------------------------------------------------------------------------
 #
 # Each vocabulary is a small lookup table keyed by its slug, so a facet value has a slug, a
 # label and a stable URL, a foreign key needs no join to filter by slug, and staff can add
 # aliases in the admin. The built-in terms and aliases live in ``decisions.parsing.vocab``;
-# ``services.vocabulary_sync`` copies them here.
+# ``services.vocabulary.vocabulary_sync`` copies them here.
 
 
 class Term(models.Model):
@@ -93,6 +110,41 @@ class Correctable(models.Model):
         abstract = True
 
 
+# Choices live at module level so each model's Meta can derive its check constraints from them
+# (a nested Meta cannot see its model's class attributes); each model names them as its own too.
+
+
+class PatientSex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+
+
+class LetterLayout(models.TextChoices):
+    """The letter layouts the parser recognises by their headings."""
+
+    DETERMINATION = "determination", "Final Determination"
+    DOCUMENTS_REVIEWED = "documents_reviewed", "Final Determination with documents reviewed"
+    EARLY_NOTICE = "early_notice", "2013 Notice of IMR Determination"
+    PROFESSIONAL_REVIEW = "professional_review", "Professional review"
+    UNKNOWN = "unknown", "Not recognised"
+
+
+class Outcome(models.TextChoices):
+    UPHELD = "upheld", "Upheld"
+    OVERTURNED = "overturned", "Overturned"
+
+
+class Laterality(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BILATERAL = "bilateral", "Bilateral"
+
+
+class CitingSide(models.TextChoices):
+    CLAIMS_ADMINISTRATOR = "claims_administrator", "Claims administrator"
+    MAXIMUS = "maximus", "MAXIMUS reviewer"
+
+
 class DeterminationQuerySet(models.QuerySet):
     def to_review(self):
         """Letters whose parse warned or inferred something, not yet reviewed: newest first."""
@@ -104,9 +156,8 @@ class DeterminationQuerySet(models.QuerySet):
 class Determination(Correctable):
     """One IMR Final Determination letter."""
 
-    class Sex(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
+    Sex = PatientSex
+    Layout = LetterLayout
 
     content_hash = models.CharField(
         max_length=64,
@@ -119,7 +170,10 @@ class Determination(Correctable):
         max_length=255, help_text="File name the letter was first ingested from."
     )
     layout = models.CharField(
-        max_length=32, blank=True, help_text="Which letter layout the parser recognised."
+        max_length=32,
+        choices=Layout.choices,
+        blank=True,
+        help_text="Which letter layout the parser recognised.",
     )
     case_number = models.CharField(
         max_length=32, blank=True, help_text="IMR case number from the header, e.g. CM15-0012345."
@@ -211,8 +265,12 @@ class Determination(Correctable):
                 fields=["content_hash"], name="determination_content_hash_uniq"
             ),
             models.CheckConstraint(
-                condition=Q(patient_sex__in=["female", "male", ""]),
+                condition=Q(patient_sex__in=[*PatientSex.values, ""]),
                 name="determination_patient_sex_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(layout__in=[*LetterLayout.values, ""]),
+                name="determination_layout_valid",
             ),
             models.CheckConstraint(
                 condition=Q(patient_age__lte=120) | Q(patient_age__isnull=True),
@@ -246,6 +304,35 @@ class Determination(Correctable):
     def get_absolute_url(self) -> str:
         return reverse("decisions:letter", kwargs={"pk": self.pk})
 
+    @classmethod
+    def from_parsed(
+        cls, parsed: parsing.ParsedLetter, *, text: str, source_name: str
+    ) -> Determination:
+        """The unsaved letter row of a parse of ``text`` (its spans index that text)."""
+        injury = _date(parsed.patient.date_of_injury)
+        age = parsed.patient.age
+        return cls(
+            content_hash=parsed.content_hash or parsing.content_hash(text),
+            source_name=source_name[-255:],
+            full_text=text,
+            layout=parsed.layout or "",
+            case_number=parsed.case_number or "",
+            date_assigned=_date(parsed.date_assigned),
+            ur_date=_date(parsed.ur_date),
+            reviewer_board_certified=parsed.reviewer.board_certified,
+            patient_age=age if age is not None and 0 <= age <= 120 else None,
+            patient_sex=parsed.patient.sex or "",
+            date_of_injury=injury,
+            injury_year=injury_year_of(injury),
+            diagnoses=list(parsed.diagnoses),
+            case_summary=parsed.case_summary or "",
+            parse_warnings=[w.to_dict() for w in parsed.warnings],
+            spans=parsing.spans_json(parsed.spans),
+            parser_version=parsing.PARSER_VERSION,
+            needs_review=bool(parsed.warnings)
+            or any(i.body_regions_inferred for i in parsed.items),
+        )
+
 
 class LetterToReview(Determination):
     """The review queue: letters whose parse warned or inferred, until a person reviews them."""
@@ -267,14 +354,8 @@ class DecisionItemQuerySet(models.QuerySet):
 class DecisionItem(Correctable):
     """One disputed item of a letter and the reviewer's decision on it."""
 
-    class Outcome(models.TextChoices):
-        UPHELD = "upheld", "Upheld"
-        OVERTURNED = "overturned", "Overturned"
-
-    class Laterality(models.TextChoices):
-        LEFT = "left", "Left"
-        RIGHT = "right", "Right"
-        BILATERAL = "bilateral", "Bilateral"
+    Outcome = Outcome
+    Laterality = Laterality
 
     determination = models.ForeignKey(
         Determination,
@@ -326,10 +407,10 @@ class DecisionItem(Correctable):
                 fields=["determination", "position"], name="item_position_uniq"
             ),
             models.CheckConstraint(
-                condition=Q(outcome__in=["upheld", "overturned"]), name="item_outcome_valid"
+                condition=Q(outcome__in=Outcome.values), name="item_outcome_valid"
             ),
             models.CheckConstraint(
-                condition=Q(laterality__in=["left", "right", "bilateral", ""]),
+                condition=Q(laterality__in=[*Laterality.values, ""]),
                 name="item_laterality_valid",
             ),
             models.CheckConstraint(condition=Q(position__gte=1), name="item_position_positive"),
@@ -346,13 +427,32 @@ class DecisionItem(Correctable):
     def get_absolute_url(self) -> str:
         return f"{self.determination.get_absolute_url()}#item-{self.position}"
 
+    @classmethod
+    def from_parsed(cls, item: parsing.Item) -> DecisionItem:
+        """The unsaved item row of a parsed item.
+
+        Raises ``parsing.ParseError`` for what the database would refuse (no outcome).
+        """
+        if item.outcome not in cls.Outcome.values:
+            raise parsing.ParseError(
+                f"item {item.position} ({item.request!r}) has no readable outcome"
+            )
+        return cls(
+            position=item.position,
+            request=item.request,
+            outcome=item.outcome,
+            body_regions_inferred=item.body_regions_inferred,
+            laterality=item.laterality or "",
+            quantity=item.quantity if item.quantity and item.quantity > 0 else None,
+            rationale=item.rationale or "",
+            spans=parsing.spans_json(item.spans),
+        )
+
 
 class GuidelineCitation(Correctable):
     """A guideline one side relied on for one item. One row per (item, source, guideline)."""
 
-    class Source(models.TextChoices):
-        CLAIMS_ADMINISTRATOR = "claims_administrator", "Claims administrator"
-        MAXIMUS = "maximus", "MAXIMUS reviewer"
+    Source = CitingSide
 
     item = models.ForeignKey(
         DecisionItem,
@@ -387,8 +487,7 @@ class GuidelineCitation(Correctable):
                 fields=["item", "source", "guideline"], name="citation_item_source_guideline_uniq"
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["claims_administrator", "maximus"]),
-                name="citation_source_valid",
+                condition=Q(source__in=CitingSide.values), name="citation_source_valid"
             ),
         ]
         indexes = [
@@ -400,6 +499,19 @@ class GuidelineCitation(Correctable):
         pages = ", ".join(str(p) for p in self.page_ranges.all())
         return f"{self.get_source_display()}: {self.guideline_id}" + (
             f" p. {pages}" if pages else ""
+        )
+
+    @classmethod
+    def from_parsed(cls, citation: parsing.Citation, *, text: str) -> GuidelineCitation:
+        """The unsaved row of a parsed citation in the letter ``text``."""
+        c = citation
+        return cls(
+            source=c.source,
+            guideline_id=c.guideline,
+            section=(c.section or c.derived_section or "")[:500],
+            section_derived=not c.section and bool(c.derived_section),
+            text=text[c.span[0] : c.span[1]] if c.span else "",
+            spans={"citation": list(c.span)} if c.span else {},
         )
 
 

@@ -2,7 +2,7 @@
 
 ``parse_letter(text)`` returns a ``ParsedLetter`` (dataclasses; ``to_dict()`` is the JSON of
 ``shared/gold/SCHEMA.md``) or raises ``ParseError`` with a reason a person understands.
-``text_from_bytes`` turns a file's bytes (UTF-8, cp1252 or a PDF's text layer) into letter text.
+Getting letters in (paths, bytes to text, worker processes) is ``decisions.ingest``.
 """
 
 from . import vocab
@@ -17,13 +17,10 @@ from .model import (
     Reviewer,
     spans_json,
 )
-from .pool import BatchParser
-from .sources import text_from_bytes
 from .text import content_hash, normalise_text
 
 __all__ = [
     "PARSER_VERSION",
-    "BatchParser",
     "Citation",
     "Item",
     "ParseError",
@@ -36,6 +33,5 @@ __all__ = [
     "parse_letter",
     "parse_unguarded",
     "spans_json",
-    "text_from_bytes",
     "vocab",
 ]

@@ -154,14 +154,17 @@ def test_cp1252_text_is_read_with_a_warning(tmp_path):
 def test_a_refused_batch_leaves_no_partial_letter(monkeypatch):
     from django.db import DatabaseError
 
-    leaf_insert = services._leaf_insert
+    from decisions.models import CitedChapter
+    from decisions.services import write
+
+    leaf_insert = write.leaf_insert
 
     def refuse_chapters(model, attnames, rows):
-        if model is services.CitedChapter and rows:
+        if model is CitedChapter and rows:
             raise DatabaseError("disk full")
         leaf_insert(model, attnames, rows)
 
-    monkeypatch.setattr(services, "_leaf_insert", refuse_chapters)
+    monkeypatch.setattr(write, "leaf_insert", refuse_chapters)
     ok, _, err = ingest(LETTERS)
     assert not ok
     assert "the database refused the letter" in err

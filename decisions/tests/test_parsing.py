@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from decisions.ingest.decode import text_from_bytes
 from decisions.parsing import (
     ParseError,
     content_hash,
     parse_letter,
     parse_unguarded,
-    text_from_bytes,
 )
 from decisions.parsing.citations import parse_page_list
 from decisions.parsing.fields import read_quantity

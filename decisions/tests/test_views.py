@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from decisions import services
+from decisions.models import Determination
 
 from .factories import DecisionItemFactory
 
@@ -254,8 +254,8 @@ def test_search_combines_with_facets_and_sorts_by_relevance(client, sample_lette
 def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sample_letters):
     content = client.get(HOME, {"q": "massage"}).content.decode()
     assert re.search(r"<mark>massage</mark>", content, re.I)
-    letter = services.Determination.objects.get(pk=sample_letters[-1].determination_id)
-    services.Determination.objects.filter(pk=letter.pk).update(
+    letter = Determination.objects.get(pk=sample_letters[-1].determination_id)
+    Determination.objects.filter(pk=letter.pk).update(
         full_text=letter.full_text + " Treater wrote <script>alert(1)</script> in an addendum. "
     )
     content = client.get(HOME, {"q": "addendum"}).content.decode()
@@ -303,6 +303,6 @@ def test_search_index_is_repaired_after_a_migration_rebuilds_the_letters_table(
         for name in ("insert", "delete", "update"):
             cursor.execute(f"DROP TRIGGER decisions_determination_fts_{name}")
     search.index_repair()
-    text = (search_letter := services.Determination.objects.first()).full_text
-    services.Determination.objects.filter(pk=search_letter.pk).update(full_text=text + " zygomatic")
+    text = (search_letter := Determination.objects.first()).full_text
+    Determination.objects.filter(pk=search_letter.pk).update(full_text=text + " zygomatic")
     assert count(client, "q=zygomatic") == len(search_letter.items.all())

@@ -9,10 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import reset_queries
 
 from decisions import services
-from decisions.letter_sources import BadSource, iter_sources
+from decisions.ingest import read_letters
 from decisions.models import Determination
-from decisions.parsing import ParseError
-from decisions.parsing.sources import text_from_bytes
 
 
 class Progress:
@@ -42,22 +40,6 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
         return time.monotonic() - self.started
-
-
-def letter_inputs(paths, stdin):
-    """Read each source into text; unreadable ones become failed outcomes with their reason."""
-    for source in iter_sources(paths, stdin):
-        if isinstance(source, BadSource):
-            yield services.IngestOutcome(source.name, services.FAILED, source.reason)
-            continue
-        try:
-            text, notes = text_from_bytes(source.read(), source.name)
-        except OSError as exc:
-            yield services.IngestOutcome(source.name, services.FAILED, f"cannot be read ({exc})")
-        except ParseError as exc:
-            yield services.IngestOutcome(source.name, services.FAILED, exc.reason)
-        else:
-            yield services.LetterInput(source.name, text, notes)
 
 
 class Command(BaseCommand):
@@ -99,7 +81,7 @@ class Command(BaseCommand):
             raise CommandError("--workers must be 0 or more.")
         if paths:
             outcomes = services.letters_ingest(
-                letters=letter_inputs(paths, sys.stdin.buffer),
+                letters=read_letters(paths, sys.stdin.buffer),
                 reparse=reparse,
                 batch_size=batch_size,
                 workers=workers,

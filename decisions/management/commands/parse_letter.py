@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from decisions.parsing import ParseError, parse_letter, text_from_bytes
+from decisions.ingest.decode import text_from_bytes
+from decisions.parsing import ParseError, parse_letter
 
 
 class Command(BaseCommand):

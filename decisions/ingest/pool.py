@@ -13,9 +13,8 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
 
-from .letter import parse_letter
-from .model import ParsedLetter, ParseError
-from .vocab import Vocabulary
+from ..parsing import ParsedLetter, ParseError, parse_letter
+from ..parsing.vocab import Vocabulary
 
 Result = ParsedLetter | ParseError | None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 
-from .model import ParseError
+from ..parsing import ParseError
 
 PDF_MAGIC = b"%PDF-"
 

@@ -2,7 +2,7 @@
 
 Plain Python (no Django): ``iter_sources`` expands what a person typed into named letter
 sources, each read lazily, so a batch of a million files streams instead of loading at once.
-Reading bytes into text is ``decisions.parsing.sources.text_from_bytes``.
+Reading bytes into text is ``decisions.ingest.decode.text_from_bytes``.
 """
 
 from __future__ import annotations

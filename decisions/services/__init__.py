@@ -1,0 +1,36 @@
+"""Writing rows: every change to the decisions tables goes through a function here.
+
+Functions are keyword-only and named ``<thing>_<action>``. The rooms:
+
+- ``ingest``: parse letters and store each wholly or not at all (``letters_ingest``);
+- ``reparse``: update stored letters from a new parse, keeping what a person corrected;
+- ``corrections``: log a person's corrections, mark letters reviewed;
+- ``vocabulary``: the lookup tables of terms, and the aliases staff add;
+- ``rows``, ``write``, ``bulk``: the rows a parse becomes, and writing them fast (COPY).
+"""
+
+from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
+from .corrections import ADDED_BY_PERSON, correction_record, letter_mark_reviewed, row_mark_added
+from .ingest import letters_ingest
+from .reparse import determination_reparse, letters_reparse
+from .vocabulary import TERM_KINDS, TERM_MODELS, vocabulary_current, vocabulary_sync
+
+__all__ = [
+    "ADDED_BY_PERSON",
+    "FAILED",
+    "NEW",
+    "REPARSED",
+    "TERM_KINDS",
+    "TERM_MODELS",
+    "UNCHANGED",
+    "IngestOutcome",
+    "LetterInput",
+    "correction_record",
+    "determination_reparse",
+    "letter_mark_reviewed",
+    "letters_ingest",
+    "letters_reparse",
+    "row_mark_added",
+    "vocabulary_current",
+    "vocabulary_sync",
+]

@@ -1,0 +1,137 @@
+"""Ingest: parse letters and store each wholly (items, citations, pages) or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.db import DatabaseError, IntegrityError
+
+from .. import parsing
+from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
+from ..ingest.pool import BatchParser
+from ..models import Determination
+from .reparse import stored_reparse
+from .rows import LetterRows
+from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
+from .write import letters_create
+
+
+def letters_ingest(
+    *,
+    letters: Iterable[LetterInput | IngestOutcome],
+    reparse: bool = False,
+    batch_size: int = 200,
+    vocabulary: parsing.vocab.Vocabulary | None = None,
+    workers: int = 0,
+) -> Iterator[IngestOutcome]:
+    """Parse and store letters, yielding what happened to each, in input order.
+
+    A letter already stored (same content hash) is left unchanged, or re-parsed with
+    ``reparse``. New letters are written a batch at a time in one transaction; should the
+    database refuse a batch, its letters are written one transaction each, so a letter is either
+    wholly stored, with all its items and citations, or not at all. An ``IngestOutcome`` in
+    ``letters`` (an input that could not even be read) is passed through as it is.
+
+    With ``workers``, that many processes parse the next batch while this one writes the
+    current one; at most two batches are in memory at a time.
+    """
+    vocabulary = vocabulary or vocabulary_current()
+    vocabulary_sync()
+    terms = KnownTerms()
+    with BatchParser(vocabulary, workers=workers) as parser:
+        pending = None
+        for chunk in _chunks(letters, batch_size):
+            texts = [letter.text if isinstance(letter, LetterInput) else None for letter in chunk]
+            parsed = parser.submit(texts)
+            if pending is not None:
+                yield from _batch_ingest(
+                    *pending, reparse=reparse, vocabulary=vocabulary, terms=terms
+                )
+            pending = (chunk, parsed)
+        if pending is not None:
+            yield from _batch_ingest(*pending, reparse=reparse, vocabulary=vocabulary, terms=terms)
+
+
+def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for element in iterable:
+        chunk.append(element)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[IngestOutcome]:
+    """Store one batch; ``results()`` gives its parses (or ParseErrors), in the chunk's order."""
+    outcomes: list[IngestOutcome] = []
+    parsed: list[tuple[IngestOutcome, LetterRows]] = []
+    for letter, result in zip(chunk, results(), strict=True):
+        if isinstance(letter, IngestOutcome):
+            outcomes.append(letter)
+            continue
+        outcome = IngestOutcome(source_name=letter.source_name, status=NEW, notes=letter.notes)
+        outcomes.append(outcome)
+        try:
+            if isinstance(result, parsing.ParseError):
+                raise result
+            rows = LetterRows.from_parsed(result, text=letter.text, source_name=letter.source_name)
+        except parsing.ParseError as exc:
+            outcome.status, outcome.reason = FAILED, exc.reason
+            continue
+        parsed.append((outcome, rows))
+
+    stored = dict(
+        Determination.objects.filter(
+            content_hash__in={rows.letter.content_hash for _, rows in parsed}
+        ).values_list("content_hash", "pk")
+    )
+    letters = Determination.objects.in_bulk(stored.values()) if reparse else {}
+    fresh: dict[str, tuple[IngestOutcome, LetterRows]] = {}
+    for outcome, rows in parsed:
+        key = rows.letter.content_hash
+        if key in stored:
+            outcome.determination_id = stored[key]
+            outcome.status = REPARSED if reparse else UNCHANGED
+            if reparse:
+                letter = letters[stored[key]]
+                # The batch's parse serves when the stored text is this very text (spans index
+                # the stored text, so a copy differing in whitespace is parsed again).
+                same = rows if rows.letter.full_text == letter.full_text else None
+                stored_reparse(letter, vocabulary, outcome, terms, rows=same)
+        elif key in fresh:  # the same letter twice in one batch (a PDF and its text file)
+            outcome.status = UNCHANGED
+        else:
+            fresh[key] = (outcome, rows)
+
+    if fresh:
+        batch = [rows for _, rows in fresh.values()]
+        wanted: dict[str, set[str]] = {}
+        for rows in batch:
+            for kind, slugs in rows.terms().items():
+                wanted.setdefault(kind, set()).update(slugs)
+        terms.ensure(wanted)
+        try:
+            letters_create(batch)
+        except DatabaseError:
+            _letters_create_one_by_one(fresh.values())
+        for outcome, rows in fresh.values():
+            if outcome.status == NEW:
+                outcome.determination_id = rows.letter.pk
+    yield from outcomes
+
+
+def _letters_create_one_by_one(entries) -> None:
+    """Fallback when a batch is refused: each letter in its own transaction."""
+    for outcome, rows in entries:
+        rows.reset_keys()
+        try:
+            letters_create([rows])
+        except IntegrityError:
+            if Determination.objects.filter(content_hash=rows.letter.content_hash).exists():
+                outcome.status = UNCHANGED  # stored meanwhile by a concurrent ingest
+            else:
+                outcome.status, outcome.reason = FAILED, "the database refused the letter"
+        except DatabaseError as exc:
+            outcome.status, outcome.reason = FAILED, f"the database refused the letter: {exc}"

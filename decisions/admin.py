@@ -381,7 +381,7 @@ class CorrectionAdmin(admin.ModelAdmin):
         url = reverse("admin:decisions_determination_change", args=[correction.determination_id])
         return format_html('<a href="{}">{}</a>', url, correction.determination)
 
-    list_select_related = ["user"]
+    list_select_related = ["user", "determination"]
     raw_id_fields = ["determination"]
 
     def has_change_permission(self, request, obj=None):

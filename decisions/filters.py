@@ -63,12 +63,48 @@ def _slugs(values) -> list[str]:
     return [v.slug for v in values]
 
 
-def _linked(queryset: QuerySet, through, owner: str, outer: str, term: str, value) -> QuerySet:
-    """Decisions whose item or letter (``owner`` = ``outer``) a link table ties to a chosen term."""
-    if not value:
-        return queryset
-    rows = through.objects.filter(**{owner: OuterRef(outer), f"{term}__in": _slugs(value)})
-    return queryset.filter(Exists(rows))
+class LinkedTermFilter(django_filters.ModelMultipleChoiceFilter):
+    """Decisions whose item, or whose letter, a link table ties to one of the chosen terms.
+
+    ``through`` is the link table; ``owner`` its column naming the item or the letter, matched to
+    the decision's ``outer`` column; ``term`` its column naming the term.
+    """
+
+    def __init__(self, *, through, owner: str, outer: str, term: str, **kwargs) -> None:
+        self.through, self.owner, self.outer, self.term = through, owner, outer, term
+        kwargs.setdefault("to_field_name", "slug")
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        if not value:
+            return qs
+        rows = self.through.objects.filter(
+            **{self.owner: OuterRef(self.outer), f"{self.term}__in": _slugs(value)}
+        )
+        return qs.filter(Exists(rows))
+
+
+class CitationFilterMixin:
+    """One part of the citation filter (guideline, side, page): alone it filters nothing.
+
+    The three apply together, to one and the same citation, in ``DecisionFilter.queryset_without``
+    (through ``citation_conditions``).
+    """
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        return qs
+
+
+class CitationGuidelineFilter(CitationFilterMixin, django_filters.ModelMultipleChoiceFilter):
+    pass
+
+
+class CitationSourceFilter(CitationFilterMixin, django_filters.MultipleChoiceFilter):
+    pass
+
+
+class CitationPageFilter(CitationFilterMixin, django_filters.NumberFilter):
+    pass
 
 
 class DecisionFilter(django_filters.FilterSet):
@@ -79,26 +115,37 @@ class DecisionFilter(django_filters.FilterSet):
         choices=DecisionItem.Outcome.choices,
         distinct=False,
     )
-    treatment = django_filters.ModelMultipleChoiceFilter(
-        queryset=Treatment.objects.all(), to_field_name="slug", method="filter_treatment"
+    treatment = LinkedTermFilter(
+        queryset=Treatment.objects.all(),
+        through=DecisionItem.treatments.through,
+        owner="decisionitem_id",
+        outer="pk",
+        term="treatment_id",
     )
-    body_region = django_filters.ModelMultipleChoiceFilter(
-        queryset=BodyRegion.objects.all(), to_field_name="slug", method="filter_body_region"
+    body_region = LinkedTermFilter(
+        queryset=BodyRegion.objects.all(),
+        through=DecisionItem.body_regions.through,
+        owner="decisionitem_id",
+        outer="pk",
+        term="bodyregion_id",
     )
-    guideline = django_filters.ModelMultipleChoiceFilter(
-        queryset=Guideline.objects.all(), to_field_name="slug", method="filter_noop"
+    # The citation filters: guideline, side and page of one and the same citation.
+    guideline = CitationGuidelineFilter(queryset=Guideline.objects.all(), to_field_name="slug")
+    source = CitationSourceFilter(choices=GuidelineCitation.Source.choices, label="Citing side")
+    cited_page = CitationPageFilter(label="Cited page", min_value=1, max_value=5000)
+    specialty = LinkedTermFilter(
+        queryset=Specialty.objects.all(),
+        through=Determination.reviewer_specialties.through,
+        owner="determination_id",
+        outer="determination_id",
+        term="specialty_id",
     )
-    source = django_filters.MultipleChoiceFilter(
-        choices=GuidelineCitation.Source.choices, method="filter_noop", label="Citing side"
-    )
-    cited_page = django_filters.NumberFilter(
-        method="filter_noop", label="Cited page", min_value=1, max_value=5000
-    )
-    specialty = django_filters.ModelMultipleChoiceFilter(
-        queryset=Specialty.objects.all(), to_field_name="slug", method="filter_specialty"
-    )
-    state = django_filters.ModelMultipleChoiceFilter(
-        queryset=State.objects.all(), to_field_name="slug", method="filter_state"
+    state = LinkedTermFilter(
+        queryset=State.objects.all(),
+        through=Determination.reviewer_states.through,
+        owner="determination_id",
+        outer="determination_id",
+        term="state_id",
     )
     sex = django_filters.MultipleChoiceFilter(
         field_name="determination__patient_sex",
@@ -126,38 +173,6 @@ class DecisionFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(determination_id__in=search.matching_letters(query))
 
-    # --- vocabularies of the item and of its letter's reviewer (link tables)
-
-    def filter_treatment(self, queryset, name, value):
-        return _linked(
-            queryset,
-            DecisionItem.treatments.through,
-            "decisionitem_id",
-            "pk",
-            "treatment_id",
-            value,
-        )
-
-    def filter_body_region(self, queryset, name, value):
-        return _linked(
-            queryset,
-            DecisionItem.body_regions.through,
-            "decisionitem_id",
-            "pk",
-            "bodyregion_id",
-            value,
-        )
-
-    def filter_specialty(self, queryset, name, value):
-        through = Determination.reviewer_specialties.through
-        return _linked(
-            queryset, through, "determination_id", "determination_id", "specialty_id", value
-        )
-
-    def filter_state(self, queryset, name, value):
-        through = Determination.reviewer_states.through
-        return _linked(queryset, through, "determination_id", "determination_id", "state_id", value)
-
     # --- the patient
 
     def filter_age(self, queryset, name, value):
@@ -169,10 +184,7 @@ class DecisionFilter(django_filters.FilterSet):
     def filter_injury_year(self, queryset, name, value):
         return queryset.filter(determination__injury_year__in=value) if value else queryset
 
-    # --- citations: guideline, side and page together (see queryset_without)
-
-    def filter_noop(self, queryset, name, value):
-        return queryset
+    # --- citations: guideline, side and page together
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return self.queryset_without(None, queryset)

@@ -1,4 +1,5 @@
-"""Read-only pages and the JSON API. Views never write: changes go through ``decisions.services``.
+"""Read-only pages and the JSON API: HTTP only. A view asks ``decisions.selectors`` for what to
+show and renders it; views never write (changes go through ``decisions.services``).
 
 Every search is a plain GET whose query string holds all of it (filters, text, sort, page), so
 each view of the results has a permalink. With htmx, links and forms inside the search swap only
@@ -7,103 +8,17 @@ the results region; without JavaScript they are ordinary links and forms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from . import search
-from .facets import Facet, facet_counts
-from .filters import DecisionFilter
+from . import selectors
 from .highlight import highlighted_text
-from .models import DecisionItem, Determination, GuidelineCitation
-
-PAGE_SIZE = 50
-SORTS = {
-    "relevance": ("Best match", None),
-    "newest": ("Newest first", ("-determination_id", "position")),
-    "oldest": ("Oldest first", ("determination_id", "position")),
-    "injury": (
-        "Most recent injury",
-        ("-determination__date_of_injury", "-determination_id", "position"),
-    ),
-    "age": ("Patient age", ("determination__patient_age", "-determination_id", "position")),
-}
-
-
-@dataclass
-class Search:
-    """One search, read from the query string: its results page, facets, or what was wrong."""
-
-    params: QueryDict
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    query: search.Query | None = None
-    sort: str = "newest"
-    page: Page | None = None
-    facets: list[Facet] = field(default_factory=list)
-    snippets: dict = field(default_factory=dict)
-
-    @property
-    def count(self) -> int:
-        return self.page.paginator.count if self.page else 0
-
-    @property
-    def filtered(self) -> bool:
-        """Whether any filter or text narrows the search (sort and page do not)."""
-        return any(
-            value
-            for name, values in self.params.lists()
-            if name not in ("sort", "page")
-            for value in values
-        )
-
-
-def run_search(params: QueryDict) -> Search:
-    found = Search(params=params)
-    filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
-    if not filterset.is_valid():
-        found.errors = {k: [str(e) for e in v] for k, v in filterset.errors.items()}
-        return found
-    found.query = search.parse(filterset.form.cleaned_data.get("q") or "")
-    found.sort = params.get("sort") or ("relevance" if found.query else "newest")
-    if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
-        found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
-        return found
-    items = filterset.qs
-    if found.sort == "relevance":
-        items = items.annotate(rank=search.rank(found.query)).order_by(
-            "-rank", "-determination_id", "position"
-        )
-    else:
-        items = items.order_by(*SORTS[found.sort][1])
-    found.page = Paginator(_with_related(items), PAGE_SIZE).get_page(params.get("page"))
-    found.snippets = search.snippets(found.query, [i.determination_id for i in found.page])
-    for item in found.page:
-        item.snippet = found.snippets.get(item.determination_id)
-    found.facets = facet_counts(filterset)
-    return found
-
-
-def _with_related(items: QuerySet) -> QuerySet:
-    """What a results row shows, in a fixed number of queries whatever the page size."""
-    return items.select_related("determination").prefetch_related(
-        "treatments", "body_regions", "determination__reviewer_specialties", _citations()
-    )
-
-
-def _citations(*related: str) -> Prefetch:
-    """An item's citations with their guideline and pages (and ``related``), in one query each."""
-    return Prefetch(
-        "citations",
-        queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
-            "page_ranges", *related
-        ),
-    )
+from .models import DecisionItem
 
 
 def toggled(params: QueryDict, name: str, value: str) -> str:
@@ -130,17 +45,15 @@ def with_param(params: QueryDict, **changes) -> str:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    found = run_search(request.GET)
+    found = selectors.decision_search(request.GET)
     for facet in found.facets:
         for value in facet.values:
             value.url = toggled(request.GET, facet.name, value.value)
     params = request.GET
     context = {
         "search": found,
-        "letter_count": None if found.filtered or found.count else Determination.objects.count(),
-        "sorts": [
-            (key, label) for key, (label, _) in SORTS.items() if key != "relevance" or found.query
-        ],
+        "letter_count": None if found.filtered or found.count else selectors.letter_count(),
+        "sorts": found.sorts,
         "page_links": _page_links(found),
         "active": _active_filters(found),
         "keep_for_q": _params_except(params, "q"),
@@ -151,7 +64,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "HX-History-Restore-Request"
     )
     template = "decisions/_search.html" if partial else "decisions/search.html"
-    return render(request, template, context, status=400 if found.errors else 200)
+    response = render(request, template, context, status=400 if found.errors else 200)
+    # The same URL answers a fragment or a whole page by this header: caches must keep both.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _params_except(params: QueryDict, name: str) -> list[tuple[str, str]]:
@@ -159,7 +75,7 @@ def _params_except(params: QueryDict, name: str) -> list[tuple[str, str]]:
     return [(k, v) for k, values in params.lists() if k not in (name, "page") for v in values]
 
 
-def _active_filters(found: Search) -> list[tuple[str, str, str]]:
+def _active_filters(found: selectors.Search) -> list[tuple[str, str, str]]:
     """(facet, value, link that removes it) for every filter in force."""
     params = found.params
     active = [(f.label, v.label, v.url) for f in found.facets for v in f.selected]
@@ -174,7 +90,7 @@ def _active_filters(found: Search) -> list[tuple[str, str, str]]:
     return active
 
 
-def _page_links(found: Search) -> dict[str, str | None]:
+def _page_links(found: selectors.Search) -> dict[str, str | None]:
     page = found.page
     if page is None:
         return {}
@@ -193,12 +109,7 @@ def _page_links(found: Search) -> dict[str, str | None]:
 
 @require_GET
 def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    letter = get_object_or_404(
-        Determination.objects.prefetch_related("reviewer_states", "reviewer_specialties"), pk=pk
-    )
-    items = list(
-        letter.items.prefetch_related("treatments", "body_regions", _citations("chapters"))
-    )
+    letter, items = selectors.letter_with_items(pk)
     text, anchors = highlighted_text(letter, items)
     for item in items:
         prefix = f"items[{item.position}]."
@@ -231,7 +142,7 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def api_decisions(request: HttpRequest) -> JsonResponse:
     """``GET /api/decisions/``: the search page's results and facets as JSON."""
-    found = run_search(request.GET)
+    found = selectors.decision_search(request.GET)
     if found.errors:
         return JsonResponse(
             {

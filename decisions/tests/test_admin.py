@@ -354,3 +354,26 @@ def test_a_bad_alias_is_refused_with_its_reason(staff_client, sample_letters):
     )
     assert response.status_code == 200
     assert "bad alias" in response.context["adminform"].form.errors["extra_aliases"][0]
+
+
+def test_the_correction_log_takes_the_same_queries_for_one_row_or_many(staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as ctx:
+            response = staff_client.get(reverse("admin:decisions_correction_changelist"))
+            assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    def correct_a_letter():
+        item = DecisionItemFactory(position=1)
+        services.correction_record(
+            obj=item, changes={"outcome": ("upheld", "overturned")}, user=staff_client.user
+        )
+
+    correct_a_letter()
+    one = queries_for_list()
+    for _ in range(12):
+        correct_a_letter()
+    assert queries_for_list() == one  # each row's letter comes with the list, not per row

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from decisions.models import Determination
 
-from .factories import DecisionItemFactory
+from .factories import DecisionItemFactory, GuidelineCitationFactory
 
 pytestmark = pytest.mark.django_db
 HOME = reverse("decisions:home")
@@ -306,3 +306,31 @@ def test_search_index_is_repaired_after_a_migration_rebuilds_the_letters_table(
     text = (search_letter := Determination.objects.first()).full_text
     Determination.objects.filter(pk=search_letter.pk).update(full_text=text + " zygomatic")
     assert count(client, "q=zygomatic") == len(search_letter.items.all())
+
+
+def test_a_cache_keeps_the_htmx_fragment_and_the_whole_page_apart(client, sample_letters):
+    # One URL answers a fragment or a whole page by the HX-Request header: a shared cache that
+    # ignored the header would serve the fragment to someone opening the permalink.
+    page = client.get(HOME, {"outcome": "overturned"})
+    fragment = client.get(HOME, {"outcome": "overturned"}, headers={"HX-Request": "true"})
+    for response in (page, fragment):
+        assert "HX-Request" in [v.strip() for v in response.headers["Vary"].split(",")]
+    assert b"<html" in page.content and b"<html" not in fragment.content
+
+
+def test_a_letter_page_takes_the_same_few_queries_for_one_item_or_many(client):
+    def queries_for(letter):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(letter.get_absolute_url()).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries]
+
+    one = GuidelineCitationFactory(item__position=1).item.determination
+    many = GuidelineCitationFactory(item__position=1).item.determination
+    for position in range(2, 9):
+        GuidelineCitationFactory(item__determination=many, item__position=position)
+    few_queries, many_queries = queries_for(one), queries_for(many)
+    assert len(few_queries) == len(many_queries)
+    # The letter, its states, specialties, items, their treatments, regions, citations, pages and
+    # chapters: each once. Counting the items again (the page says "8 disputed items") would be
+    # a query more.
+    assert len(many_queries) == 9, "\n".join(many_queries)

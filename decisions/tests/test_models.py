@@ -52,7 +52,7 @@ def test_item_choices_are_enforced_by_the_database(field, value):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("patient_sex", "other"), ("patient_age", 300), ("injury_year", 1200)],
+    [("patient_sex", "other"), ("patient_age", 300), ("injury_year", 1200), ("layout", "memo")],
 )
 def test_letter_values_are_enforced_by_the_database(field, value):
     letter = DeterminationFactory()
@@ -107,3 +107,30 @@ def test_queryset_outcome_shortcuts():
     overturned = DecisionItemFactory(outcome="overturned")
     assert list(DecisionItem.objects.upheld()) == [upheld]
     assert list(DecisionItem.objects.overturned()) == [overturned]
+
+
+def test_every_layout_the_parser_reads_in_the_fixtures_is_a_stored_choice():
+    from pathlib import Path
+
+    from decisions.parsing import parse_letter
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    layouts = {parse_letter(p.read_text(encoding="utf-8")).layout for p in fixtures.rglob("*.txt")}
+    assert len(layouts) >= 4  # the sets cover the layouts, so the check below means something
+    assert layouts <= set(Determination.Layout.values)
+
+
+def test_a_parse_becomes_unsaved_rows_with_its_facet_values():
+    from pathlib import Path
+
+    from decisions.parsing import parse_letter
+
+    path = next((Path(__file__).resolve().parents[2] / "fixtures" / "letters").glob("*.txt"))
+    text = path.read_text(encoding="utf-8")
+    parsed = parse_letter(text)
+    letter = Determination.from_parsed(parsed, text=text, source_name=path.name)
+    assert letter.pk is None and letter.full_text == text
+    assert letter.injury_year == (letter.date_of_injury.year if letter.date_of_injury else None)
+    items = [DecisionItem.from_parsed(item) for item in parsed.items]
+    assert [i.outcome for i in items] == [i.outcome for i in parsed.items]
+    assert all(i.outcome in DecisionItem.Outcome.values for i in items)

@@ -54,6 +54,7 @@ class CorrectionLoggingAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        services.rows_saved(obj=form.instance)
         if change:
             services.correction_record(
                 obj=form.instance,
@@ -63,6 +64,12 @@ class CorrectionLoggingAdmin(admin.ModelAdmin):
                 },
                 user=request.user,
             )
+
+    def delete_model(self, request, obj):
+        services.rows_delete(objs=[obj])
+
+    def delete_queryset(self, request, queryset):
+        services.rows_delete(objs=list(queryset))
 
     def save_formset(self, request, form, formset, change):
         child_field = self.child_fields.get(formset.model)
@@ -115,6 +122,10 @@ class TermAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["slug"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.letters_changed(letters=[None])  # labels shown in every facet
 
     @admin.action(description="Re-normalise every stored letter with the aliases as they are now")
     def renormalise_letters(self, request, queryset):

@@ -26,12 +26,27 @@ from .models import (
     Treatment,
 )
 
+# Patient age bands: key -> (label, lowest age or None, age it stops below or None).
+AGE_BAND_BOUNDS = {
+    "under_30": ("Under 30", None, 30),
+    "30_39": ("30-39", 30, 40),
+    "40_49": ("40-49", 40, 50),
+    "50_59": ("50-59", 50, 60),
+    "60_plus": ("60 and over", 60, None),
+}
+
+
+def _age_condition(low: int | None, high: int | None) -> Q:
+    condition = Q()
+    if low is not None:
+        condition &= Q(determination__patient_age__gte=low)
+    if high is not None:
+        condition &= Q(determination__patient_age__lt=high)
+    return condition
+
+
 AGE_BANDS = {
-    "under_30": ("Under 30", Q(determination__patient_age__lt=30)),
-    "30_39": ("30-39", Q(determination__patient_age__gte=30, determination__patient_age__lt=40)),
-    "40_49": ("40-49", Q(determination__patient_age__gte=40, determination__patient_age__lt=50)),
-    "50_59": ("50-59", Q(determination__patient_age__gte=50, determination__patient_age__lt=60)),
-    "60_plus": ("60 and over", Q(determination__patient_age__gte=60)),
+    key: (label, _age_condition(low, high)) for key, (label, low, high) in AGE_BAND_BOUNDS.items()
 }
 CITATION_PARAMS = ("guideline", "source", "cited_page")
 

@@ -621,3 +621,23 @@ class Correction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.object_id}.{self.field}"
+
+
+class IndexChange(models.Model):
+    """A letter whose facet values changed after it was stored: the facet index reloads it.
+
+    New letters need no row (the index loads items above the last it holds); a re-parse, a
+    correction, an added or deleted row does. A row without a letter asks every web worker to
+    rebuild its index (a vocabulary label changed, or a letter was deleted).
+    """
+
+    determination_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The letter whose rows changed; empty: everything."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When the change was made.")
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"change {self.pk}: letter {self.determination_id or 'all'}"

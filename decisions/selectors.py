@@ -9,25 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import F, Prefetch, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from pyroaring import BitMap
 
-from . import search
-from .facets import Facet, facet_counts
+from . import facet_index, search
+from .facets import Facet, Selection
 from .filters import DecisionFilter
 from .models import DecisionItem, Determination, GuidelineCitation
 
 PAGE_SIZE = 50
+# name -> (label, the order as the database would give it). The engine sorts the same way
+# (unknown dates and ages last), which a test checks against these orderings.
 SORTS = {
     "relevance": ("Best match", None),
     "newest": ("Newest first", ("-determination_id", "position")),
     "oldest": ("Oldest first", ("determination_id", "position")),
     "injury": (
         "Most recent injury",
-        ("-determination__date_of_injury", "-determination_id", "position"),
+        (F("determination__date_of_injury").desc(nulls_last=True), "-determination_id", "position"),
     ),
-    "age": ("Patient age", ("determination__patient_age", "-determination_id", "position")),
+    "age": (
+        "Patient age",
+        (F("determination__patient_age").asc(nulls_last=True), "-determination_id", "position"),
+    ),
 }
 
 
@@ -77,19 +84,45 @@ def decision_search(params: QueryDict) -> Search:
     if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
         found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
         return found
-    items = filterset.qs
-    if found.sort == "relevance":
-        items = items.annotate(rank=search.rank(found.query)).order_by(
-            "-rank", "-determination_id", "position"
-        )
-    else:
-        items = items.order_by(*SORTS[found.sort][1])
-    found.page = Paginator(results_related(items), PAGE_SIZE).get_page(params.get("page"))
+    with facet_index.current_index() as index:
+        matches = _text_matches(index, found.query) if found.query else None
+        selection = Selection(index, filterset.form.cleaned_data, matches)
+        found.facets = selection.facets()
+        sort = "newest" if found.sort == "relevance" else found.sort
+        results = _Results(index, selection.found, sort)
+        found.page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
     found.snippets = search.snippets(found.query, [i.determination_id for i in found.page])
     for item in found.page:
         item.snippet = found.snippets.get(item.determination_id)
-    found.facets = facet_counts(filterset)
     return found
+
+
+def _text_matches(index: facet_index.FacetIndex, query: search.Query) -> BitMap:
+    letters = search.matching_letters(query)
+    with connection.cursor() as cursor:
+        cursor.execute(letters.sql, letters.params)
+        return index.items_of_letters(row[0] for row in cursor.fetchall())
+
+
+class _Results:
+    """The found items in sort order, as the paginator sees them: a count, and slices of rows.
+
+    A slice is a list of ids from the engine, then one query (and its prefetches) for the rows.
+    """
+
+    def __init__(self, index: facet_index.FacetIndex, found: BitMap, sort: str) -> None:
+        self.index, self.found, self.sort = index, found, sort
+
+    def count(self) -> int:
+        return len(self.found)
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    def __getitem__(self, page: slice) -> list[DecisionItem]:
+        ids = self.index.page(self.found, self.sort, page.start or 0, page.stop or len(self))
+        rows = results_related(DecisionItem.objects.filter(pk__in=ids)).in_bulk()
+        return [rows[pk] for pk in ids if pk in rows]
 
 
 def letter_count() -> int:

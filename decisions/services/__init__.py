@@ -10,7 +10,15 @@ Functions are keyword-only and named ``<thing>_<action>``. The rooms:
 """
 
 from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
-from .corrections import ADDED_BY_PERSON, correction_record, letter_mark_reviewed, row_mark_added
+from .changes import letters_changed
+from .corrections import (
+    ADDED_BY_PERSON,
+    correction_record,
+    letter_mark_reviewed,
+    row_mark_added,
+    rows_delete,
+    rows_saved,
+)
 from .ingest import letters_ingest
 from .reparse import determination_reparse, letters_reparse
 from .vocabulary import TERM_KINDS, TERM_MODELS, vocabulary_current, vocabulary_sync
@@ -28,9 +36,12 @@ __all__ = [
     "correction_record",
     "determination_reparse",
     "letter_mark_reviewed",
+    "letters_changed",
     "letters_ingest",
     "letters_reparse",
     "row_mark_added",
+    "rows_delete",
+    "rows_saved",
     "vocabulary_current",
     "vocabulary_sync",
 ]

@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ..models import Correctable, Correction, DecisionItem, Determination, GuidelineCitation
+from .changes import letters_changed
 
 # Sentinel in ``corrected_fields`` for a row a person created: re-parsing never removes it.
 ADDED_BY_PERSON = "*"
@@ -29,7 +30,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _letter_of(obj: Correctable) -> Determination:
+def letter_of(obj: Correctable) -> Determination:
     if isinstance(obj, Determination):
         return obj
     if isinstance(obj, DecisionItem):
@@ -50,7 +51,7 @@ def correction_record(
     """
     logged = []
     corrected = list(obj.corrected_fields)
-    letter = _letter_of(obj)
+    letter = letter_of(obj)
     for name, (old, new) in changes.items():
         old, new = _plain(old), _plain(new)
         if old == new:
@@ -70,6 +71,7 @@ def correction_record(
             corrected.append(name)
     if logged:
         Correction.objects.bulk_create(logged)
+        letters_changed(letters=[letter.pk])
         type(obj).objects.filter(pk=obj.pk).update(corrected_fields=corrected)
         obj.corrected_fields = corrected
     return logged
@@ -80,8 +82,10 @@ def row_mark_added(*, obj: Correctable, user=None) -> None:
     """Mark a row a person created in the admin, so re-parsing never deletes it."""
     type(obj).objects.filter(pk=obj.pk).update(corrected_fields=[ADDED_BY_PERSON])
     obj.corrected_fields = [ADDED_BY_PERSON]
+    letter = letter_of(obj)
+    letters_changed(letters=[letter.pk])
     Correction.objects.create(
-        determination=_letter_of(obj),
+        determination=letter,
         model=obj._meta.model_name,
         object_id=obj.pk,
         field=ADDED_BY_PERSON,
@@ -97,3 +101,18 @@ def letter_mark_reviewed(*, letter: Determination, user) -> None:
     letter.reviewed_at = timezone.now()
     letter.reviewed_by = user
     letter.save(update_fields=["reviewed_at", "reviewed_by", "updated_at"])
+
+
+@transaction.atomic
+def rows_saved(*, obj: Correctable) -> None:
+    """A person saved ``obj`` and the rows under it (some perhaps deleted): search follows."""
+    letters_changed(letters=[letter_of(obj).pk])
+
+
+@transaction.atomic
+def rows_delete(*, objs: list[Correctable]) -> None:
+    """Delete rows a person chose in the admin; search forgets them."""
+    letters = [letter_of(obj).pk for obj in objs]
+    for obj in objs:
+        obj.delete()
+    letters_changed(letters=letters)

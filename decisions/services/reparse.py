@@ -13,6 +13,7 @@ from django.db import models, transaction
 from .. import parsing
 from ..ingest import FAILED, REPARSED, IngestOutcome
 from ..models import Correctable, DecisionItem, Determination
+from .changes import letters_changed
 from .rows import CitationRows, LetterRows
 from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
 from .write import citation_children_write, items_create
@@ -96,6 +97,7 @@ def determination_reparse(*, determination: Determination, rows: LetterRows) -> 
         _citations_reparse(old, entry.citations)
     items_create(new_entries)
     _drop_untouched(stored.values())
+    letters_changed(letters=[determination.pk])
 
 
 def _citations_reparse(item: DecisionItem, citations: list[CitationRows]) -> None:

@@ -14,11 +14,12 @@ alias touches no code. A file is a list of ``[[term]]`` tables, each becoming a 
 
 Order counts: a matcher tries aliases longest first, and of two the same length the one listed
 first, so keep the files' order when editing. How terms are found in text is ``matching``'s.
+A key the loader does not know, or a ``.toml`` here that nothing reads, fails the import
+rather than being ignored.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
 from pathlib import Path
@@ -46,12 +47,14 @@ __all__ = [
 
 _HERE = Path(__file__).resolve().parent
 _TERM_KEYS = frozenset({"slug", "label", "aliases", "aliases_from", "pages"})
+_read: dict[str, dict] = {}  # file name -> its tables, while the module loads
 
 
-@functools.cache
 def _load(name: str) -> dict:
-    with (_HERE / f"{name}.toml").open("rb") as f:
-        return tomllib.load(f)
+    if name not in _read:
+        with (_HERE / f"{name}.toml").open("rb") as f:
+            _read[name] = tomllib.load(f)
+    return _read[name]
 
 
 def _names(name: str) -> tuple[str, ...]:
@@ -80,7 +83,9 @@ GUIDELINES = _terms("guidelines")
 MTUS_FAMILY = frozenset(_load("guidelines")["mtus_family"])
 STATES = _terms("states")
 MTUS_SECTIONS = _terms("mtus_pages")
-_load.cache_clear()  # the terms are built; the raw tables are not needed again
+if _unread := sorted({p.stem for p in _HERE.glob("*.toml")} - _read.keys()):
+    raise ImportError(f"vocabulary files that nothing reads: {_unread}")  # an edit in vain
+_read.clear()  # the terms are built; the raw tables are not needed again
 
 # A request naming no treatment but a dose or dosage form is a medication request.
 MEDICATION_HINT = re.compile(

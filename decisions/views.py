@@ -141,7 +141,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "sorts": [
             (key, label) for key, (label, _) in SORTS.items() if key != "relevance" or found.query
         ],
-        "page_links": _page_links(found),
         "active": _active_filters(found),
         "keep_for_q": _params_except(params, "q"),
         "keep_for_page": _params_except(params, "cited_page"),
@@ -172,23 +171,6 @@ def _active_filters(found: Search) -> list[tuple[str, str, str]]:
             ("Text", f"“{params['q']}”", with_param(params, q=None, page=None, sort=None))
         )
     return active
-
-
-def _page_links(found: Search) -> dict[str, str | None]:
-    page = found.page
-    if page is None:
-        return {}
-    params = found.params
-    return {
-        "previous": with_param(params, page=page.previous_page_number())
-        if page.has_previous()
-        else None,
-        "next": with_param(params, page=page.next_page_number()) if page.has_next() else None,
-        "first": with_param(params, page=None) if page.number > 1 else None,
-        "last": with_param(params, page=page.paginator.num_pages)
-        if page.number < page.paginator.num_pages
-        else None,
-    }
 
 
 @require_GET

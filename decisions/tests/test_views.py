@@ -98,6 +98,20 @@ def test_pages_of_fifty_with_links_both_ways(client):
     assert 'rel="prev"' in page3 and 'rel="next"' not in page3
 
 
+def test_page_links_keep_every_filter_including_repeated_ones(client):
+    letter = DecisionItemFactory(position=1, outcome="overturned").determination
+    for position in range(2, 121):
+        DecisionItemFactory(determination=letter, position=position, outcome="overturned")
+    query = "outcome=upheld&outcome=overturned&sort=oldest"
+    content = client.get(f"{HOME}?{query}&page=2").content.decode()
+    assert "page 2 of 3" in content
+    kept = query.replace("&", "&amp;")
+    assert f'href="?{kept}&amp;page=1" rel="prev"' in content
+    assert f'href="?{kept}&amp;page=3" rel="next"' in content
+    assert f'href="?{kept}">« First' in content  # page 1 is the page without a number
+    assert f'href="?{kept}&amp;page=3">Last' in content
+
+
 def test_a_results_page_takes_the_same_queries_for_five_or_fifty_decisions(client):
     def queries_for_page():
         with CaptureQueriesContext(connection) as ctx:

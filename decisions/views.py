@@ -54,7 +54,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "search": found,
         "letter_count": None if found.filtered or found.count else selectors.letter_count(),
         "sorts": found.sorts,
-        "page_links": _page_links(found),
         "active": _active_filters(found),
         "keep_for_q": _params_except(params, "q"),
         "keep_for_page": _params_except(params, "cited_page"),
@@ -88,23 +87,6 @@ def _active_filters(found: selectors.Search) -> list[tuple[str, str, str]]:
             ("Text", f"“{params['q']}”", with_param(params, q=None, page=None, sort=None))
         )
     return active
-
-
-def _page_links(found: selectors.Search) -> dict[str, str | None]:
-    page = found.page
-    if page is None:
-        return {}
-    params = found.params
-    return {
-        "previous": with_param(params, page=page.previous_page_number())
-        if page.has_previous()
-        else None,
-        "next": with_param(params, page=page.next_page_number()) if page.has_next() else None,
-        "first": with_param(params, page=None) if page.number > 1 else None,
-        "last": with_param(params, page=page.paginator.num_pages)
-        if page.number < page.paginator.num_pages
-        else None,
-    }
 
 
 @require_GET

@@ -9,6 +9,8 @@ Everything that differs between machines is read from the environment:
 - ``DATABASE_URL``: any URL dj-database-url understands; defaults to an SQLite
   file inside the project (``db.sqlite3``, git-ignored).
 - ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
+- ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
+  ``SECURE_HSTS_PRELOAD``: HTTPS in production (see the README's Configuration table).
 """
 
 import os
@@ -148,6 +150,24 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    # HSTS covers the site's own subdomains (*.imr.example.com for imr.example.com): none of
+    # them should ever be served over plain HTTP.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Preloading is the registrable domain's decision, not this site's: once browsers ship the
+    # list it binds every subdomain of the domain for months. Off unless asked for.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_PRELOAD and (
+        SECURE_HSTS_SECONDS < 31536000 or not SECURE_HSTS_INCLUDE_SUBDOMAINS
+    ):
+        raise ImproperlyConfigured(
+            "SECURE_HSTS_PRELOAD=1 needs SECURE_HSTS_SECONDS of a year or more (31536000) and"
+            " SECURE_HSTS_INCLUDE_SUBDOMAINS=1: the preload list accepts nothing less."
+        )
+    if not SECURE_HSTS_PRELOAD:
+        # check --deploy warns (W021) whenever preload is off, as if every site should preload.
+        # The list takes registrable domains only (example.com, not imr.example.com), so for
+        # this site off is the decision, not an oversight; set SECURE_HSTS_PRELOAD=1 to opt in.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -7,11 +7,22 @@ use the site on a phone, and use it with JavaScript turned off.
 import re
 
 import pytest
-from playwright.sync_api import expect
 
 from .conftest import DESKTOP_VIEWPORT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def expect(browser):
+    """Playwright's assertions, imported only once ``browser`` found Playwright and Chromium.
+
+    Importing it at module level made a machine without Playwright fail collecting the whole
+    suite; through ``browser`` it skips, or fails under REQUIRE_BROWSER=1, like the other tests.
+    """
+    from playwright.sync_api import expect
+
+    return expect
 
 
 def results_heading(page):
@@ -22,7 +33,9 @@ def facet_link(page, facet: str, label: str):
     return page.locator(f"section[aria-labelledby='facet-{facet}'] a", has_text=label)
 
 
-def test_clicking_a_facet_updates_results_and_counts_in_place(live_server, page, sample_letters):
+def test_clicking_a_facet_updates_results_and_counts_in_place(
+    live_server, page, sample_letters, expect
+):
     page.goto(live_server.url + "/")
     expect(results_heading(page)).to_have_text("8 decisions")
     page.evaluate("window.sameDocument = true")  # survives only if the page is not reloaded
@@ -39,7 +52,7 @@ def test_clicking_a_facet_updates_results_and_counts_in_place(live_server, page,
     expect(results_heading(page)).to_have_text("8 decisions")
 
 
-def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_letters):
+def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_letters, expect):
     page.goto(live_server.url + "/")
     page.get_by_label("Search the letters").fill('"massage therapy"')
     page.get_by_role("button", name="Search").click()
@@ -50,7 +63,9 @@ def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_l
     expect(page.get_by_role("link", name="Two massage therapy sessions")).to_be_visible()
 
 
-def test_a_letter_field_leads_to_where_the_letter_says_it(live_server, page, sample_letters):
+def test_a_letter_field_leads_to_where_the_letter_says_it(
+    live_server, page, sample_letters, expect
+):
     page.goto(live_server.url + "/?q=trochanteric")  # letter 002 alone mentions it
     page.get_by_role("link", name=re.compile("^TPI 20553")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("IMR letter"))
@@ -64,7 +79,7 @@ def test_a_letter_field_leads_to_where_the_letter_says_it(live_server, page, sam
 
 
 def test_on_a_phone_the_results_come_first_and_nothing_overflows(
-    live_server, phone_page, sample_letters
+    live_server, phone_page, sample_letters, expect
 ):
     phone_page.goto(live_server.url + "/?guideline=mtus_chronic_pain")
     filters = phone_page.locator(".facets > details")
@@ -78,7 +93,9 @@ def test_on_a_phone_the_results_come_first_and_nothing_overflows(
     expect(results_heading(phone_page)).to_have_text("5 decisions")  # as its facet count said
 
 
-def test_without_javascript_links_and_forms_still_search(live_server, browser, sample_letters):
+def test_without_javascript_links_and_forms_still_search(
+    live_server, browser, sample_letters, expect
+):
     context = browser.new_context(java_script_enabled=False, viewport=DESKTOP_VIEWPORT)
     page = context.new_page()
     try:
@@ -96,7 +113,7 @@ def test_without_javascript_links_and_forms_still_search(live_server, browser, s
 
 
 def test_a_staff_correction_shows_on_the_public_page_at_once(
-    live_server, page, sample_letters, django_user_model
+    live_server, page, sample_letters, django_user_model, expect
 ):
     from decisions.models import DecisionItem
 

@@ -53,6 +53,15 @@ def test_allowed_hosts_without_debug_is_production_not_debug_mode():
     assert "SECRET_KEY must be set in production" in result.stderr
 
 
+def test_hsts_preload_without_what_the_preload_list_demands_refuses_to_start():
+    prod = {"DEBUG": "0", "SECRET_KEY": "a-real-secret-" * 5, "ALLOWED_HOSTS": "imr.example.com"}
+    result = run_check(**prod, SECURE_HSTS_PRELOAD="1")  # with the default hour of HSTS
+    assert result.returncode != 0
+    assert "SECURE_HSTS_PRELOAD=1 needs SECURE_HSTS_SECONDS of a year" in result.stderr
+    result = run_check(**prod, SECURE_HSTS_PRELOAD="1", SECURE_HSTS_SECONDS="31536000")
+    assert result.returncode == 0, result.stderr
+
+
 def test_debug_1_runs_for_development_with_no_other_variable():
     result = run_check(DEBUG="1")
     assert result.returncode == 0, result.stderr

@@ -63,7 +63,7 @@ REBUILD_AFTER = 20_000
 # --- reading the database -------------------------------------------------------------------
 
 
-def _ints(columns: list[str], rest: str, params: Sequence) -> np.ndarray:
+def read_ints(columns: list[str], rest: str, params: Sequence) -> np.ndarray:
     """``SELECT columns rest``: rows of non-null integers, as an (n, len(columns)) int64 array.
 
     On PostgreSQL through ``COPY ... TO STDOUT (FORMAT BINARY)`` read straight into numpy
@@ -146,7 +146,7 @@ class _Scope:
 # --- the index ------------------------------------------------------------------------------
 
 
-def _bitmap(ids: np.ndarray) -> BitMap:
+def bitmap(ids: np.ndarray) -> BitMap:
     """A bitmap of item ids (the array.array route is pyroaring's fast one)."""
     return BitMap(array.array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes()))
 
@@ -166,16 +166,16 @@ def _bitmaps(ids: np.ndarray, codes: np.ndarray, keys: Sequence) -> dict:
     for chunk_ids, chunk_codes in zip(np.split(ids, bounds), np.split(codes, bounds), strict=True):
         code = int(chunk_codes[0])
         if code >= 0:
-            out[keys[code]] = _bitmap(chunk_ids)
+            out[keys[code]] = bitmap(chunk_ids)
     return out
 
 
 def _merge(into: dict, new: dict) -> None:
-    for key, bitmap in new.items():
+    for key, items in new.items():
         if key in into:
-            into[key] |= bitmap
+            into[key] |= items
         else:
-            into[key] = bitmap
+            into[key] = items
 
 
 @dataclass
@@ -230,14 +230,14 @@ class FacetIndex:
 
     def _forget_letters(self, letters: list[int]) -> None:
         stale = np.flatnonzero(np.isin(self.letter, np.array(letters, dtype=np.int64)))
-        gone = _bitmap(stale)
+        gone = bitmap(stale)
         gone &= self.items
         if not gone:
             return
         self.items -= gone
         for bitmaps in [*self.values.values(), self.cited, self.cited_pages]:
-            for bitmap in bitmaps.values():
-                bitmap -= gone
+            for items in bitmaps.values():
+                items -= gone
         self.letter[stale] = 0
 
     def _load(self, scope: _Scope) -> None:
@@ -258,7 +258,7 @@ class FacetIndex:
             self.labels[name] = dict(model.objects.order_by("slug").values_list("slug", "label"))
 
     def _load_items(self, where: str, params: list) -> None:
-        rows = _ints(
+        rows = read_ints(
             [
                 "i.id",
                 "i.determination_id",
@@ -278,7 +278,7 @@ class FacetIndex:
             self._grow(int(ids.max()))
             self.letter[ids], self.position[ids] = rows[:, 1], rows[:, 2]
             self.injury[ids], self.age[ids] = rows[:, 7], rows[:, 5]
-        self.items |= _bitmap(ids)
+        self.items |= bitmap(ids)
         ages = rows[:, 5]
         band = np.full(len(ids), -1)
         bands = list(AGE_BAND_BOUNDS)
@@ -311,7 +311,7 @@ class FacetIndex:
             on = "i.id = l.decisionitem_id"
         else:
             on = "i.determination_id = l.determination_id"
-        rows = _ints(
+        rows = read_ints(
             ["i.id", code],
             f"FROM {_table(through)} l JOIN {_table(DecisionItem)} i ON {on} {join} WHERE {where}",
             [*code_params, *params],
@@ -324,7 +324,7 @@ class FacetIndex:
         side = _case("c.source", SOURCES)
         key = f"({side} * {len(guidelines)} + {code})"
         keys = [(s, g) for s in SOURCES for g in guidelines]
-        rows = _ints(
+        rows = read_ints(
             ["c.item_id", key],
             f"FROM {_table(GuidelineCitation)} c"
             f" JOIN {_table(DecisionItem)} i ON i.id = c.item_id {join} WHERE {where}",
@@ -332,7 +332,7 @@ class FacetIndex:
         )
         _merge(self.cited, _bitmaps(rows[:, 0], rows[:, 1], keys))
         # Pages a citation names ("98-99"), not those derived from the MTUS table.
-        rows = _ints(
+        rows = read_ints(
             ["c.item_id", key, "r.first_page", "r.last_page"],
             f"FROM {_table(CitedPageRange)} r"
             f" JOIN {_table(GuidelineCitation)} c ON c.id = r.citation_id"
@@ -391,7 +391,7 @@ class FacetIndex:
     def items_of_letters(self, letters: Iterable[int]) -> BitMap:
         wanted = np.fromiter(letters, dtype=np.int64)
         ids = np.flatnonzero(np.isin(self.letter, wanted))
-        return _bitmap(ids) & self.items
+        return bitmap(ids) & self.items
 
     def page(
         self, found: BitMap, sort: str, start: int, stop: int, first: BitMap | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from . import search
 from .models import (
@@ -49,6 +50,8 @@ AGE_BANDS = {
     key: (label, _age_condition(low, high)) for key, (label, low, high) in AGE_BAND_BOUNDS.items()
 }
 CITATION_PARAMS = ("guideline", "source", "cited_page")
+# Where a text search looks: each decision's own text (the default), or its whole letter.
+WITHIN_CHOICES = [("decision", "This decision"), ("letter", "Anywhere in the letter")]
 
 
 class MultipleIntegerField(forms.Field):
@@ -123,7 +126,10 @@ class CitationPageFilter(CitationFilterMixin, django_filters.NumberFilter):
 
 
 class DecisionFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", label="Search the letters")
+    q = django_filters.CharFilter(method="filter_text", label="Search the decisions")
+    within = django_filters.ChoiceFilter(
+        choices=WITHIN_CHOICES, method="filter_within", label="Search within", empty_label=None
+    )
     outcome = django_filters.MultipleChoiceFilter(
         field_name="outcome",
         lookup_expr="exact",
@@ -186,7 +192,12 @@ class DecisionFilter(django_filters.FilterSet):
         query = search.parse(value)
         if not query:
             return queryset
-        return queryset.filter(determination_id__in=search.matching_letters(query))
+        if self.form.cleaned_data.get("within") == "letter":
+            return queryset.filter(determination_id__in=search.matching_letters(query))
+        return queryset.filter(pk__in=RawSQL(*search.matching_items(query)))
+
+    def filter_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # where ``q`` looks: read by filter_text
 
     # --- the patient
 

@@ -392,6 +392,11 @@ class DecisionItem(Correctable):
         null=True, blank=True, help_text="Total units requested (2x4 sessions is 8), if stated."
     )
     rationale = models.TextField(blank=True, help_text="The reviewer's decision rationale.")
+    citations_text = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The item's guideline citations as written, searched with its text.",
+    )
     spans = models.JSONField(
         default=dict,
         blank=True,

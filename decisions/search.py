@@ -1,10 +1,16 @@
-"""Full-text search of letter text, in the database's own engine.
+"""Full-text search, in the database's own engine: each disputed item, or whole letters.
 
 One query language for users, web-search syntax: words, "quoted phrases", ``or`` between
 alternatives, ``-word`` to exclude. PostgreSQL reads it natively (``websearch_to_tsquery`` over
-the generated, GIN-indexed ``search_vector`` column); SQLite gets it translated to an FTS5 query
-over ``decisions_determination_fts``. Both stem English words ("injections" finds "injection").
-The index itself is made by migration 0002; nothing here writes.
+generated, GIN-indexed tsvectors); SQLite gets it translated to an FTS5 query. Both stem English
+words ("injections" finds "injection").
+
+By default a search matches each item's own text (its request, the reviewer's rationale and its
+citations: migration 0007), so "lumbar physical therapy" finds therapy decisions rather than
+every decision of a letter that mentions therapy; items whose request itself matches come first.
+"Anywhere in the letter" matches whole letters (migration 0002). A query of common words only
+("the", "of") matches nothing useful and is answered at once, as no text search. Nothing here
+writes.
 """
 
 from __future__ import annotations
@@ -18,8 +24,145 @@ from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
 MAX_QUERY_LENGTH = 200
+# PostgreSQL's English stop words: a query of these alone would match nothing there (and nearly
+# everything in SQLite), so both engines treat it as no text search.
+COMMON_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "s",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "t",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
+)
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use marks around a match, made <mark> after escaping
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_HEADLINE = (
+    f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxFragments=2, MaxWords=28, MinWords=10, "
+    'FragmentDelimiter=" … "'
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +171,7 @@ class Query:
 
     text: str
     engine_query: str
+    common_words_only: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.engine_query)
@@ -36,6 +180,9 @@ class Query:
 def parse(text: str) -> Query:
     """``text`` as typed, cut to a sane length, translated for the database in use."""
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]
+    words = re.findall(r"\w+", text.lower())
+    if words and all(w in COMMON_WORDS or w == "or" for w in words):
+        return Query(text, "", common_words_only=True)
     if connection.vendor == "sqlite":
         return Query(text, to_fts5(text))
     return Query(text, text)
@@ -71,6 +218,23 @@ def to_fts5(text: str) -> str:
     return f"{query} NOT ({' OR '.join(negative)})" if negative else query
 
 
+def matching_items(query: Query, *, request_only: bool = False) -> tuple[str, list]:
+    """SQL for the ids of items whose own text (or, ``request_only``, request) matches."""
+    if connection.vendor == "postgresql":
+        column = "request_vector" if request_only else "search_vector"
+        return (
+            f"SELECT id FROM decisions_decisionitem "
+            f"WHERE {column} @@ websearch_to_tsquery('english', %s)",
+            [query.engine_query],
+        )
+    match = f"request : ({query.engine_query})" if request_only else query.engine_query
+    return (
+        "SELECT rowid AS id FROM decisions_decisionitem_fts "
+        "WHERE decisions_decisionitem_fts MATCH %s",
+        [match],
+    )
+
+
 def matching_letters(query: Query) -> RawSQL:
     """Primary keys of letters matching ``query``, for ``filter(determination_id__in=...)``."""
     if connection.vendor == "postgresql":
@@ -80,25 +244,35 @@ def matching_letters(query: Query) -> RawSQL:
             [query.engine_query],
         )
     return RawSQL(
-        "SELECT rowid FROM decisions_determination_fts WHERE decisions_determination_fts MATCH %s",
+        "SELECT rowid AS id FROM decisions_determination_fts "
+        "WHERE decisions_determination_fts MATCH %s",
         [query.engine_query],
     )
 
 
-def rank(query: Query) -> RawSQL:
-    """How well an item's letter matches, higher first (annotate items with it, then order)."""
-    if connection.vendor == "postgresql":
-        return RawSQL(
-            "SELECT ts_rank(d.search_vector, websearch_to_tsquery('english', %s)) "
-            "FROM decisions_determination d WHERE d.id = decisions_decisionitem.determination_id",
-            [query.engine_query],
-        )
-    return RawSQL(
-        "SELECT -bm25(decisions_determination_fts) FROM decisions_determination_fts "
-        "WHERE decisions_determination_fts MATCH %s "
-        "AND rowid = decisions_decisionitem.determination_id",
-        [query.engine_query],
-    )
+def item_snippets(query: Query, item_ids: list[int]) -> dict[int, SafeString]:
+    """For each item, the passage of its rationale (or request) that matches, marked."""
+    if not query or not item_ids:
+        return {}
+    ids = sorted(set(item_ids))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT id, ts_headline('english', rationale || ' … ' || request,"
+                " websearch_to_tsquery('english', %s), %s) FROM decisions_decisionitem"
+                " WHERE id = ANY(%s)",
+                [query.engine_query, _HEADLINE, ids],
+            )
+        else:
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                "SELECT rowid, snippet(decisions_decisionitem_fts, -1, %s, %s, ' … ', 28) "
+                "FROM decisions_decisionitem_fts WHERE decisions_decisionitem_fts MATCH %s "
+                f"AND rowid IN ({marks})",
+                [_OPEN, _CLOSE, query.engine_query, *ids],
+            )
+        rows = cursor.fetchall()
+    return {pk: _marked(text) for pk, text in rows if text and _OPEN in text}
 
 
 def snippets(query: Query, letter_ids: list[int]) -> dict[int, SafeString]:
@@ -111,12 +285,7 @@ def snippets(query: Query, letter_ids: list[int]) -> dict[int, SafeString]:
             cursor.execute(
                 "SELECT id, ts_headline('english', full_text, websearch_to_tsquery('english', %s),"
                 " %s) FROM decisions_determination WHERE id = ANY(%s)",
-                [
-                    query.engine_query,
-                    f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxFragments=2, MaxWords=28, "
-                    'MinWords=10, FragmentDelimiter=" … "',
-                    ids,
-                ],
+                [query.engine_query, _HEADLINE, ids],
             )
         else:
             marks = ", ".join(["%s"] * len(ids))
@@ -147,14 +316,38 @@ _SQLITE_TRIGGERS = (
 )
 
 
+_ITEM_COLUMNS = "request, rationale, citations_text"
+_ITEM_OLD = "old.request, old.rationale, old.citations_text"
+_ITEM_NEW = "new.request, new.rationale, new.citations_text"
+_SQLITE_ITEM_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS decisions_decisionitem_fts_insert AFTER INSERT ON "
+    "decisions_decisionitem BEGIN INSERT INTO decisions_decisionitem_fts"
+    f"(rowid, {_ITEM_COLUMNS}) VALUES (new.id, {_ITEM_NEW}); END",
+    "CREATE TRIGGER IF NOT EXISTS decisions_decisionitem_fts_delete AFTER DELETE ON "
+    "decisions_decisionitem BEGIN INSERT INTO decisions_decisionitem_fts"
+    f"(decisions_decisionitem_fts, rowid, {_ITEM_COLUMNS}) VALUES ('delete', old.id, {_ITEM_OLD});"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS decisions_decisionitem_fts_update AFTER UPDATE OF "
+    f"{_ITEM_COLUMNS} ON decisions_decisionitem BEGIN INSERT INTO decisions_decisionitem_fts"
+    f"(decisions_decisionitem_fts, rowid, {_ITEM_COLUMNS}) VALUES ('delete', old.id, {_ITEM_OLD});"
+    f" INSERT INTO decisions_decisionitem_fts(rowid, {_ITEM_COLUMNS}) VALUES (new.id, {_ITEM_NEW});"
+    " END",
+)
+
+
 def index_repair(*, using: str = "default") -> None:
     """Make the SQLite search triggers again where a table rebuild dropped them (idempotent)."""
     db = connections[using]
-    if db.vendor != "sqlite" or "decisions_determination_fts" not in db.introspection.table_names():
+    if db.vendor != "sqlite":
         return
+    tables = db.introspection.table_names()
     with db.cursor() as cursor:
-        for statement in _SQLITE_TRIGGERS:
-            cursor.execute(statement)
+        if "decisions_determination_fts" in tables:
+            for statement in _SQLITE_TRIGGERS:
+                cursor.execute(statement)
+        if "decisions_decisionitem_fts" in tables:
+            for statement in _SQLITE_ITEM_TRIGGERS:
+                cursor.execute(statement)
 
 
 def _marked(text: str) -> SafeString:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
@@ -48,7 +47,7 @@ class Search:
     sort: str = "newest"
     page: Page | None = None
     facets: list[Facet] = field(default_factory=list)
-    snippets: dict = field(default_factory=dict)
+    within: str = "decision"
 
     @property
     def count(self) -> int:
@@ -60,7 +59,7 @@ class Search:
         return any(
             value
             for name, values in self.params.lists()
-            if name not in ("sort", "page")
+            if name not in ("sort", "page", "within")
             for value in values
         )
 
@@ -84,24 +83,45 @@ def decision_search(params: QueryDict) -> Search:
     if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
         found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
         return found
+    found.within = filterset.form.cleaned_data.get("within") or "decision"
+    in_letters = found.within == "letter"
     with facet_index.current_index() as index:
-        matches = _text_matches(index, found.query) if found.query else None
+        matches = first = None
+        if found.query:
+            matches = _text_matches(index, found.query, in_letters=in_letters)
+            if found.sort == "relevance" and not in_letters:
+                first = _text_matches(index, found.query, request_only=True)
         selection = Selection(index, filterset.form.cleaned_data, matches)
         found.facets = selection.facets()
         sort = "newest" if found.sort == "relevance" else found.sort
-        results = _Results(index, selection.found, sort)
+        results = _Results(index, selection.found, sort, first)
         found.page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
-    found.snippets = search.snippets(found.query, [i.determination_id for i in found.page])
-    for item in found.page:
-        item.snippet = found.snippets.get(item.determination_id)
+    if in_letters:
+        by_letter = search.snippets(found.query, [i.determination_id for i in found.page])
+        for item in found.page:
+            item.snippet = by_letter.get(item.determination_id)
+    else:
+        by_item = search.item_snippets(found.query, [i.pk for i in found.page])
+        for item in found.page:
+            item.snippet = by_item.get(item.pk)
     return found
 
 
-def _text_matches(index: facet_index.FacetIndex, query: search.Query) -> BitMap:
-    letters = search.matching_letters(query)
-    with connection.cursor() as cursor:
-        cursor.execute(letters.sql, letters.params)
-        return index.items_of_letters(row[0] for row in cursor.fetchall())
+def _text_matches(
+    index: facet_index.FacetIndex,
+    query: search.Query,
+    *,
+    in_letters: bool = False,
+    request_only: bool = False,
+) -> BitMap:
+    """The items a text search matches, from the database's full-text index."""
+    if in_letters:
+        letters = search.matching_letters(query)
+        rows = facet_index.read_ints(["m.id"], f"FROM ({letters.sql}) m", letters.params)
+        return index.items_of_letters(rows[:, 0])
+    sql, params = search.matching_items(query, request_only=request_only)
+    rows = facet_index.read_ints(["m.id"], f"FROM ({sql}) m", params)
+    return facet_index.bitmap(rows[:, 0]) & index.items
 
 
 class _Results:
@@ -110,8 +130,10 @@ class _Results:
     A slice is a list of ids from the engine, then one query (and its prefetches) for the rows.
     """
 
-    def __init__(self, index: facet_index.FacetIndex, found: BitMap, sort: str) -> None:
-        self.index, self.found, self.sort = index, found, sort
+    def __init__(
+        self, index: facet_index.FacetIndex, found: BitMap, sort: str, first: BitMap | None
+    ) -> None:
+        self.index, self.found, self.sort, self.first = index, found, sort, first
 
     def count(self) -> int:
         return len(self.found)
@@ -120,7 +142,8 @@ class _Results:
         return len(self.found)
 
     def __getitem__(self, page: slice) -> list[DecisionItem]:
-        ids = self.index.page(self.found, self.sort, page.start or 0, page.stop or len(self))
+        start, stop = page.start or 0, page.stop or len(self)
+        ids = self.index.page(self.found, self.sort, start, stop, first=self.first)
         rows = results_related(DecisionItem.objects.filter(pk__in=ids)).in_bulk()
         return [rows[pk] for pk in ids if pk in rows]
 

@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 from .models import DecisionItem
 
@@ -55,7 +56,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "letter_count": None if found.filtered or found.count else selectors.letter_count(),
         "sorts": found.sorts,
         "active": _active_filters(found),
-        "keep_for_q": _params_except(params, "q"),
+        "keep_for_q": _params_except(params, "q", "within"),
+        "within_choices": WITHIN_CHOICES,
         "keep_for_page": _params_except(params, "cited_page"),
         "keep_for_sort": _params_except(params, "sort"),
     }
@@ -69,9 +71,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _params_except(params: QueryDict, name: str) -> list[tuple[str, str]]:
-    """The other parameters, as hidden inputs of a form that sets ``name`` (back to page 1)."""
-    return [(k, v) for k, values in params.lists() if k not in (name, "page") for v in values]
+def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:
+    """The other parameters, as hidden inputs of a form that sets ``names`` (back to page 1)."""
+    return [(k, v) for k, values in params.lists() if k not in (*names, "page") for v in values]
 
 
 def _active_filters(found: selectors.Search) -> list[tuple[str, str, str]]:
@@ -146,7 +148,7 @@ def api_decisions(request: HttpRequest) -> JsonResponse:
             "previous": base + with_param(request.GET, page=page.previous_page_number())
             if page.has_previous()
             else None,
-            "results": [_item_json(request, item, found.snippets) for item in page],
+            "results": [_item_json(request, item) for item in page],
             "facets": {
                 facet.name: [
                     {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
@@ -158,7 +160,7 @@ def api_decisions(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _item_json(request: HttpRequest, item: DecisionItem, snippets: dict) -> dict:
+def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
     letter = item.determination
     return {
         "id": item.pk,
@@ -189,7 +191,7 @@ def _item_json(request: HttpRequest, item: DecisionItem, snippets: dict) -> dict
             "patient_sex": letter.patient_sex or None,
             "date_of_injury": letter.date_of_injury.isoformat() if letter.date_of_injury else None,
         },
-        "snippet": str(snippets[letter.pk]) if letter.pk in snippets else None,
+        "snippet": str(item.snippet) if item.snippet else None,
     }
 
 

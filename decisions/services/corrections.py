@@ -106,6 +106,10 @@ def letter_mark_reviewed(*, letter: Determination, user) -> None:
 @transaction.atomic
 def rows_saved(*, obj: Correctable) -> None:
     """A person saved ``obj`` and the rows under it (some perhaps deleted): search follows."""
+    item = obj if isinstance(obj, DecisionItem) else getattr(obj, "item", None)
+    if item is not None:  # its citations may have changed: the text searched with the item too
+        texts = item.citations.exclude(text="").order_by("pk").values_list("text", flat=True)
+        DecisionItem.objects.filter(pk=item.pk).update(citations_text=" ".join(texts))
     letters_changed(letters=[letter_of(obj).pk])
 
 

@@ -42,6 +42,7 @@ ITEM_FIELDS = [
     "laterality",
     "quantity",
     "rationale",
+    "citations_text",
     "spans",
 ]
 CITATION_FIELDS = ["section", "section_derived", "text", "spans"]

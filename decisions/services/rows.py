@@ -46,8 +46,12 @@ class ItemRows:
             key = (c.source, c.guideline)
             if key not in citations:  # the parser merges these; never store two rows for one key
                 citations[key] = CitationRows.from_parsed(c, text=text)
+        row = DecisionItem.from_parsed(item)
+        row.citations_text = " ".join(
+            c.citation.text for c in citations.values() if c.citation.text
+        )
         return cls(
-            item=DecisionItem.from_parsed(item),
+            item=row,
             treatments=sorted(set(item.treatments)),
             body_regions=sorted(set(item.body_regions)),
             citations=list(citations.values()),

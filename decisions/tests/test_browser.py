@@ -54,10 +54,10 @@ def test_clicking_a_facet_updates_results_and_counts_in_place(
 
 def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_letters, expect):
     page.goto(live_server.url + "/")
-    page.get_by_label("Search the letters").fill('"massage therapy"')
+    page.get_by_label("Search the decisions").fill('"massage therapy"')
     page.get_by_role("button", name="Search").click()
 
-    expect(results_heading(page)).to_have_text("2 decisions")
+    expect(results_heading(page)).to_have_text("1 decision")
     marked = page.locator(".snippet mark", has_text=re.compile("^massage$", re.I))
     expect(marked.first).to_be_visible()
     expect(page.get_by_role("link", name="Two massage therapy sessions")).to_be_visible()
@@ -66,7 +66,10 @@ def test_searching_a_phrase_shows_the_matches_marked(live_server, page, sample_l
 def test_a_letter_field_leads_to_where_the_letter_says_it(
     live_server, page, sample_letters, expect
 ):
-    page.goto(live_server.url + "/?q=trochanteric")  # letter 002 alone mentions it
+    page.goto(live_server.url + "/?q=trochanteric")  # in the summary of letter 002 alone
+    expect(results_heading(page)).to_have_text("0 decisions")
+    page.get_by_label("Search within").select_option("Anywhere in the letter")
+    page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=re.compile("^TPI 20553")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("IMR letter"))
 

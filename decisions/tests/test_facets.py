@@ -147,7 +147,16 @@ def test_a_reparse_that_drops_an_item_drops_it_from_search(client, many_letters)
 
 
 def test_every_filter_is_counted_by_the_engine():
-    names = set(DecisionFilter.base_filters) - {"q", "cited_page"}
+    names = set(DecisionFilter.base_filters) - {"q", "within", "cited_page"}
     from decisions.facets import FACETS
 
     assert names == set(FACETS)
+
+
+def test_a_citation_a_person_rewrites_is_searched_with_its_decision(client, sample_letters):
+    citation = GuidelineCitation.objects.select_related("item").first()
+    citation.text += " Zygomatic Guidelines, page 12"
+    citation.save()
+    services.rows_saved(obj=citation)
+    found = client.get("/api/decisions/", {"q": "zygomatic"}).json()["results"]
+    assert [r["id"] for r in found] == [citation.item_id]

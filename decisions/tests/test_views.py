@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from decisions.models import Determination
+from decisions.models import DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
 
@@ -239,24 +239,52 @@ def test_api_results_carry_what_a_client_needs(client, sample_letters):
 
 
 @pytest.mark.parametrize(
-    ("q", "expected"),
+    ("q", "in_decision", "in_letter"),
     [
-        ("massage", 2),  # both decisions of letter 004, the one that says it
-        ("MASSAGE", 2),
-        ('"flare up"', 4),  # letters 002 and 004
-        ('"massage therapy"', 2),
-        ('"therapy massage"', 0),  # a phrase, not two words
-        ("injections", 2),  # stemmed: letter 002 says "injection" and "injections"
-        ("acupuncture", 0),
-        ("massage or radiculopathy", 7),  # every letter but 000
-        ("therapy -chiropractic", 4),  # 000, 001, 003
-        ("L5-S1", 0),
-        ("10/325", 0),  # odd characters are words, not syntax errors
-        ('"unbalanced', 0),
+        ("massage", 1, 2),  # the massage decision; in the letter, both of letter 004's
+        ("MASSAGE", 1, 2),
+        ('"flare up"', 2, 4),  # letters 002 and 004, one decision each says it
+        ('"massage therapy"', 1, 2),
+        ('"therapy massage"', 0, 0),  # a phrase, not two words
+        ("injections", 1, 2),  # stemmed: letter 002 says "injection" and "injections"
+        ("acupuncture", 0, 0),
+        ("massage or radiculopathy", 1, 7),  # radiculopathy is in every summary but 000's
+        ("therapy -chiropractic", 6, 4),  # letters 000, 001, 003; decisions not about chiro
+        ("L5-S1", 0, 0),
+        ("10/325", 0, 0),  # odd characters are words, not syntax errors
+        ('"unbalanced', 0, 0),
     ],
 )
-def test_full_text_search_with_web_search_syntax(client, sample_letters, q, expected):
-    assert count(client, f"q={q}") == expected
+def test_full_text_search_with_web_search_syntax(client, sample_letters, q, in_decision, in_letter):
+    assert count(client, f"q={q}") == in_decision
+    assert count(client, f"q={q}&within=decision") == in_decision
+    assert count(client, f"q={q}&within=letter") == in_letter
+
+
+def test_a_search_finds_the_decisions_about_it_not_their_letters_neighbours(
+    client, sample_letters
+):
+    # "MRI of the Lumbar Spine" shares a letter with physical therapy: not a therapy decision.
+    _, data = api(client, "q=lumbar physical therapy&outcome=overturned")
+    requests = [r["request"] for r in data["results"]]
+    assert requests and all("therapy" in r.lower() for r in requests)
+    assert all("therap" in r["snippet"].lower() for r in data["results"])
+    _, letters = api(client, "q=lumbar physical therapy&outcome=overturned&within=letter")
+    assert "MRI of the Lumbar Spine" in [r["request"] for r in letters["results"]]
+
+
+def test_decisions_whose_request_matches_come_first(client, sample_letters):
+    _, data = api(client, "q=therapy")
+    requests = [r["request"].lower() for r in data["results"]]
+    in_request = [("therapy" in r) for r in requests]
+    assert in_request == sorted(in_request, reverse=True)  # all True before any False
+    assert any(in_request)
+
+
+def test_a_query_of_common_words_only_is_no_text_search_and_says_so(client, sample_letters):
+    assert count(client, "q=the of and") == count(client, "") == 8
+    content = client.get(HOME, {"q": "the of and"}).content.decode()
+    assert "has only common words" in content
 
 
 def test_search_combines_with_facets_and_sorts_by_relevance(client, sample_letters):
@@ -271,13 +299,15 @@ def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sam
     content = client.get(HOME, {"q": "massage"}).content.decode()
     assert re.search(r"<mark>massage</mark>", content, re.I)
     letter = Determination.objects.get(pk=sample_letters[-1].determination_id)
-    Determination.objects.filter(pk=letter.pk).update(
-        full_text=letter.full_text + " Treater wrote <script>alert(1)</script> in an addendum. "
-    )
-    content = client.get(HOME, {"q": "addendum"}).content.decode()
-    snippet = re.search(r'<p class="snippet">(.*?)</p>', content, re.S)[1]
-    assert "<mark>addendum</mark>" in snippet
-    assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
+    markup = " Treater wrote <script>alert(1)</script> in an addendum. "
+    Determination.objects.filter(pk=letter.pk).update(full_text=letter.full_text + markup)
+    item = letter.items.first()
+    DecisionItem.objects.filter(pk=item.pk).update(rationale=item.rationale + markup)
+    for within in ("decision", "letter"):
+        content = client.get(HOME, {"q": "addendum", "within": within}).content.decode()
+        snippet = re.search(r'<p class="snippet">(.*?)</p>', content, re.S)[1]
+        assert "<mark>addendum</mark>" in snippet
+        assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
 
 
 # --- the letter page ---------------------------------------------------------------------------
@@ -316,12 +346,16 @@ def test_search_index_is_repaired_after_a_migration_rebuilds_the_letters_table(
     from decisions import search
 
     with connection.cursor() as cursor:  # what a table rebuild does to the triggers
-        for name in ("insert", "delete", "update"):
-            cursor.execute(f"DROP TRIGGER decisions_determination_fts_{name}")
+        for table in ("determination", "decisionitem"):
+            for name in ("insert", "delete", "update"):
+                cursor.execute(f"DROP TRIGGER decisions_{table}_fts_{name}")
     search.index_repair()
     text = (search_letter := Determination.objects.first()).full_text
     Determination.objects.filter(pk=search_letter.pk).update(full_text=text + " zygomatic")
-    assert count(client, "q=zygomatic") == len(search_letter.items.all())
+    assert count(client, "q=zygomatic&within=letter") == len(search_letter.items.all())
+    item = search_letter.items.first()
+    DecisionItem.objects.filter(pk=item.pk).update(rationale=item.rationale + " zygomatic")
+    assert count(client, "q=zygomatic") == 1
 
 
 def test_a_cache_keeps_the_htmx_fragment_and_the_whole_page_apart(client, sample_letters):

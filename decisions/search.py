@@ -252,47 +252,35 @@ def matching_letters(query: Query) -> RawSQL:
 
 def item_snippets(query: Query, item_ids: list[int]) -> dict[int, SafeString]:
     """For each item, the passage of its rationale (or request) that matches, marked."""
-    if not query or not item_ids:
-        return {}
-    ids = sorted(set(item_ids))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT id, ts_headline('english', rationale || ' … ' || request,"
-                " websearch_to_tsquery('english', %s), %s) FROM decisions_decisionitem"
-                " WHERE id = ANY(%s)",
-                [query.engine_query, _HEADLINE, ids],
-            )
-        else:
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(
-                "SELECT rowid, snippet(decisions_decisionitem_fts, -1, %s, %s, ' … ', 28) "
-                "FROM decisions_decisionitem_fts WHERE decisions_decisionitem_fts MATCH %s "
-                f"AND rowid IN ({marks})",
-                [_OPEN, _CLOSE, query.engine_query, *ids],
-            )
-        rows = cursor.fetchall()
-    return {pk: _marked(text) for pk, text in rows if text and _OPEN in text}
+    return _snippets(
+        query, item_ids, "decisions_decisionitem", "rationale || ' … ' || request", column=-1
+    )
 
 
 def snippets(query: Query, letter_ids: list[int]) -> dict[int, SafeString]:
     """For each letter, the passages that match, HTML-escaped, with the matches in <mark>."""
-    if not query or not letter_ids:
+    return _snippets(query, letter_ids, "decisions_determination", "full_text", column=0)
+
+
+def _snippets(
+    query: Query, ids: list[int], table: str, text: str, *, column: int
+) -> dict[int, SafeString]:
+    """Marked passages of ``text`` (PostgreSQL) or FTS5 ``column`` (-1: any) for rows ``ids``."""
+    if not query or not ids:
         return {}
-    ids = sorted(set(letter_ids))
+    ids = sorted(set(ids))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT id, ts_headline('english', full_text, websearch_to_tsquery('english', %s),"
-                " %s) FROM decisions_determination WHERE id = ANY(%s)",
+                f"SELECT id, ts_headline('english', {text}, websearch_to_tsquery('english', %s),"
+                f" %s) FROM {table} WHERE id = ANY(%s)",
                 [query.engine_query, _HEADLINE, ids],
             )
         else:
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(
-                "SELECT rowid, snippet(decisions_determination_fts, 0, %s, %s, ' … ', 28) "
-                "FROM decisions_determination_fts WHERE decisions_determination_fts MATCH %s "
-                f"AND rowid IN ({marks})",
+                f"SELECT rowid, snippet({table}_fts, {column}, %s, %s, ' … ', 28) "
+                f"FROM {table}_fts WHERE {table}_fts MATCH %s AND rowid IN ({marks})",
                 [_OPEN, _CLOSE, query.engine_query, *ids],
             )
         rows = cursor.fetchall()

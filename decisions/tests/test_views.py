@@ -261,9 +261,7 @@ def test_full_text_search_with_web_search_syntax(client, sample_letters, q, in_d
     assert count(client, f"q={q}&within=letter") == in_letter
 
 
-def test_a_search_finds_the_decisions_about_it_not_their_letters_neighbours(
-    client, sample_letters
-):
+def test_a_search_finds_the_decisions_about_it_not_their_letters_neighbours(client, sample_letters):
     # "MRI of the Lumbar Spine" shares a letter with physical therapy: not a therapy decision.
     _, data = api(client, "q=lumbar physical therapy&outcome=overturned")
     requests = [r["request"] for r in data["results"]]

@@ -39,6 +39,18 @@ class IngestOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    """``iterable`` in lists of ``size`` (the last one shorter)."""
+    chunk = []
+    for element in iterable:
+        chunk.append(element)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def read_letters(
     paths: Iterable[str], stdin: BinaryIO | None = None
 ) -> Iterator[LetterInput | IngestOutcome]:
@@ -65,6 +77,7 @@ __all__ = [
     "BadSource",
     "IngestOutcome",
     "LetterInput",
+    "chunks",
     "iter_sources",
     "read_letters",
     "text_from_bytes",

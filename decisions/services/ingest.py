@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from django.db import DatabaseError, IntegrityError
 
 from .. import parsing
-from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
+from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput, chunks
 from ..ingest.pool import BatchParser
 from ..models import Determination
 from .reparse import stored_reparse
@@ -40,7 +40,7 @@ def letters_ingest(
     terms = KnownTerms()
     with BatchParser(vocabulary, workers=workers) as parser:
         pending = None
-        for chunk in _chunks(letters, batch_size):
+        for chunk in chunks(letters, batch_size):
             texts = [letter.text if isinstance(letter, LetterInput) else None for letter in chunk]
             parsed = parser.submit(texts)
             if pending is not None:
@@ -50,17 +50,6 @@ def letters_ingest(
             pending = (chunk, parsed)
         if pending is not None:
             yield from _batch_ingest(*pending, reparse=reparse, vocabulary=vocabulary, terms=terms)
-
-
-def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for element in iterable:
-        chunk.append(element)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[IngestOutcome]:

@@ -11,8 +11,16 @@ from collections.abc import Iterable, Iterator
 from django.db import models, transaction
 
 from .. import parsing
-from ..ingest import FAILED, REPARSED, IngestOutcome
-from ..models import Correctable, DecisionItem, Determination
+from ..ingest import FAILED, REPARSED, IngestOutcome, chunks
+from ..ingest.pool import BatchParser
+from ..models import (
+    CitedChapter,
+    CitedPageRange,
+    Correctable,
+    DecisionItem,
+    Determination,
+    GuidelineCitation,
+)
 from .changes import letters_changed
 from .rows import CitationRows, LetterRows
 from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
@@ -156,15 +164,141 @@ def stored_reparse(
 
 
 def letters_reparse(
-    *, letters: Iterable[Determination], vocabulary: parsing.vocab.Vocabulary | None = None
+    *,
+    letters: Iterable[Determination],
+    vocabulary: parsing.vocab.Vocabulary | None = None,
+    batch_size: int = 200,
+    workers: int = 0,
 ) -> Iterator[IngestOutcome]:
-    """Re-parse stored letters (after the parser or the vocabulary improved)."""
+    """Re-parse stored letters (after the parser or the vocabulary improved).
+
+    A batch at a time: its letters are parsed (in ``workers`` processes, while the previous
+    batch is written), what is stored of them is read in a few queries, and only the letters the
+    new parse changes are written. Most letters read the same after a parser fix, so a re-parse
+    of the corpus costs little more than parsing it.
+    """
     vocabulary = vocabulary or vocabulary_current()
     vocabulary_sync()
     terms = KnownTerms()
-    for letter in letters:
+    with BatchParser(vocabulary, workers=workers) as parser:
+        pending = None
+        for chunk in chunks(letters, batch_size):
+            parsed = parser.submit([letter.full_text for letter in chunk])
+            if pending is not None:
+                yield from _reparse_batch(*pending, terms=terms)
+            pending = (chunk, parsed)
+        if pending is not None:
+            yield from _reparse_batch(*pending, terms=terms)
+
+
+def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):
+    outcomes, fresh = [], []
+    for letter, result in zip(chunk, results(), strict=True):
         outcome = IngestOutcome(
             source_name=letter.source_name, status=REPARSED, determination_id=letter.pk
         )
-        stored_reparse(letter, vocabulary, outcome, terms)
-        yield outcome
+        outcomes.append(outcome)
+        try:
+            if isinstance(result, parsing.ParseError):
+                raise result
+            rows = LetterRows.from_parsed(
+                result, text=letter.full_text, source_name=letter.source_name
+            )
+        except parsing.ParseError as exc:
+            outcome.status = FAILED
+            outcome.reason = f"re-parse failed, stored fields kept: {exc.reason}"
+            continue
+        fresh.append((letter, rows))
+    stored = _StoredRows([letter.pk for letter, _ in fresh])
+    same = []
+    for letter, rows in fresh:
+        if stored.same_as(letter, rows):
+            if letter.parser_version != parsing.PARSER_VERSION:
+                same.append(letter.pk)
+            continue
+        terms.ensure(rows.terms())
+        determination_reparse(determination=letter, rows=rows)
+    if same:  # nothing to write but the version of the parser that read them
+        Determination.objects.filter(pk__in=same).update(parser_version=parsing.PARSER_VERSION)
+    yield from outcomes
+
+
+class _StoredRows:
+    """What is stored of some letters, read in a few queries, to tell whether a parse changes it."""
+
+    def __init__(self, letter_ids: list[int]) -> None:
+        through = Determination.reviewer_states.through
+        self.states = _links(through, "determination_id", "state_id", letter_ids)
+        through = Determination.reviewer_specialties.through
+        self.specialties = _links(through, "determination_id", "specialty_id", letter_ids)
+        self.items: dict[int, dict[int, DecisionItem]] = {}
+        for item in DecisionItem.objects.filter(determination_id__in=letter_ids):
+            self.items.setdefault(item.determination_id, {})[item.position] = item
+        item_ids = [i.pk for items in self.items.values() for i in items.values()]
+        self.treatments = _links(
+            DecisionItem.treatments.through, "decisionitem_id", "treatment_id", item_ids
+        )
+        self.regions = _links(
+            DecisionItem.body_regions.through, "decisionitem_id", "bodyregion_id", item_ids
+        )
+        self.citations: dict[int, dict[tuple[str, str], GuidelineCitation]] = {}
+        for c in GuidelineCitation.objects.filter(item_id__in=item_ids):
+            self.citations.setdefault(c.item_id, {})[(c.source, c.guideline_id)] = c
+        citation_ids = [c.pk for cs in self.citations.values() for c in cs.values()]
+        self.pages: dict[int, set] = {}
+        for cid, first, last, derived in CitedPageRange.objects.filter(
+            citation_id__in=citation_ids
+        ).values_list("citation_id", "first_page", "last_page", "derived"):
+            self.pages.setdefault(cid, set()).add((first, last, derived))
+        self.chapters = _links(CitedChapter, "citation_id", "chapter", citation_ids)
+
+    def same_as(self, letter: Determination, rows: LetterRows) -> bool:
+        """Whether re-parsing ``letter`` into ``rows`` would leave every stored row as it is."""
+        if _differs(letter, rows.letter, [f for f in LETTER_FIELDS if f != "parser_version"]):
+            return False
+        for name, stored, new in [
+            ("reviewer_states", self.states, rows.states),
+            ("reviewer_specialties", self.specialties, rows.specialties),
+        ]:
+            if not _keep(letter, name) and stored.get(letter.pk, set()) != set(new):
+                return False
+        stored_items = dict(self.items.get(letter.pk, {}))
+        for entry in rows.items:
+            old = stored_items.pop(entry.item.position, None)
+            if old is None or not self._item_same(old, entry):
+                return False
+        return all(old.corrected_fields for old in stored_items.values())  # else dropped
+
+    def _item_same(self, old: DecisionItem, entry) -> bool:
+        if _differs(old, entry.item, ITEM_FIELDS):
+            return False
+        for name, stored, new in [
+            ("treatments", self.treatments, entry.treatments),
+            ("body_regions", self.regions, entry.body_regions),
+        ]:
+            if not _keep(old, name) and stored.get(old.pk, set()) != set(new):
+                return False
+        stored = dict(self.citations.get(old.pk, {}))
+        for c in entry.citations:
+            cited = stored.pop((c.citation.source, c.citation.guideline_id), None)
+            if cited is None or _differs(cited, c.citation, CITATION_FIELDS):
+                return False
+            if not _keep(cited, "pages") and self.pages.get(cited.pk, set()) != set(c.pages):
+                return False
+            chapters = set(c.chapters)
+            if not _keep(cited, "chapters") and self.chapters.get(cited.pk, set()) != chapters:
+                return False
+        return all(cited.corrected_fields for cited in stored.values())
+
+
+def _links(model, owner: str, value: str, owners: list[int]) -> dict[int, set]:
+    out: dict[int, set] = {}
+    for key, linked in model.objects.filter(**{f"{owner}__in": owners}).values_list(owner, value):
+        out.setdefault(key, set()).add(linked)
+    return out
+
+
+def _differs(stored: Correctable, parsed: models.Model, names: list[str]) -> bool:
+    return any(
+        not _keep(stored, name) and getattr(stored, name) != getattr(parsed, name) for name in names
+    )

@@ -283,3 +283,27 @@ def test_killed_ingest_leaves_no_partial_letter_and_a_rerun_completes(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{1500 - landed} new, {landed} unchanged, 0 re-parsed, 0 failed" in rerun.stdout
     assert Determination.objects.count() == 1500
+
+
+@pytest.mark.django_db
+def test_a_reparse_that_changes_nothing_writes_no_letter():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from decisions.models import IndexChange
+
+    ok, _, _ = ingest(LETTERS)
+    assert ok
+    stored = Determination.objects.order_by("pk")
+    with CaptureQueriesContext(connection) as ctx:
+        outcomes = list(services.letters_reparse(letters=stored))
+    assert [o.status for o in outcomes] == [services.REPARSED] * 5
+    letter_tables = ("determination", "decisionitem", "guidelinecitation", "cited", "indexchange")
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}
+        and any(f"decisions_{table}" in q["sql"] for table in letter_tables)
+    ]
+    assert writes == []
+    assert not IndexChange.objects.exists()  # the search index has nothing to reload

@@ -90,7 +90,11 @@ class Command(BaseCommand):
         else:
             stored = Determination.objects.order_by("pk")
             total = stored.count()
-            outcomes = services.letters_reparse(letters=stored.iterator(chunk_size=batch_size))
+            outcomes = services.letters_reparse(
+                letters=stored.iterator(chunk_size=batch_size),
+                batch_size=batch_size,
+                workers=workers,
+            )
 
         progress = Progress(self.stderr._out, verbosity, total)
         counts = dict.fromkeys(

@@ -38,6 +38,11 @@ class BenchDatabase:
     def label(self) -> str:
         return str(self.path) if self.engine == "sqlite" else f"postgres:{self.name}"
 
+    @property
+    def placeholder(self) -> str:
+        """How the DB-API driver spells a query parameter."""
+        return "?" if self.engine == "sqlite" else "%s"
+
     def connect(self) -> Any:
         """A DB-API connection in autocommit mode (statements manage their own transactions)."""
         if self.engine == "sqlite":

@@ -340,7 +340,7 @@ def main() -> None:
         "--base", type=int, default=5000, help="letters ingested for real (default 5000)"
     )
     parser.add_argument("--seed", type=int, default=2026, help="lettergen seed")
-    parser.add_argument("--chunk", type=int, default=50_000, help="copied letters per transaction")
+    parser.add_argument("--chunk", type=int, default=20_000, help="copied letters per transaction")
     parser.add_argument(
         "--jobs", type=int, default=2, help="PostgreSQL transactions copying at once (default 2)"
     )

@@ -264,7 +264,12 @@ def http_fetch(base: str, timeout: float) -> Fetch:
     return fetch
 
 
-def in_process_fetch() -> Fetch:
+def in_process_fetch(db: BenchDatabase) -> Fetch:
+    """Requests through Django's test Client in this process, production settings, SQL counted."""
+    env = production_env(db)
+    manage(db, "collectstatic", "--noinput", "-v", "0", **env)
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imrsite.settings")
     import django
     from django.db import connection
     from django.test import Client
@@ -358,7 +363,7 @@ def our_server(db: BenchDatabase, timeout: float) -> Iterator[tuple[str, str]]:
         command = [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload"]
         command += ["127.0.0.1:{port}"]
         what = "manage.py runserver --noreload, DEBUG=1 (gunicorn is not installed)"
-    with serving(command, {**os.environ, **env}, "/letters/0/") as base:
+    with serving(command, {**os.environ, **env}, "/static/css/site.css") as base:
         yield base, what
 
 
@@ -560,14 +565,12 @@ def main() -> None:
     with comparison as ds_base:
         theirs = http_fetch(ds_base, args.timeout) if ds_base else None
         if args.in_process:
-            os.environ.update(production_env(db))
-            manage(db, "collectstatic", "--noinput", "-v", "0", **production_env(db))
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imrsite.settings")
+            fetch = in_process_fetch(db)
             print(
                 f"ours: in process (Django test Client, DEBUG=0); repeat {args.repeat} "
                 "after a warm-up"
             )
-            results = measure(chosen, in_process_fetch(), theirs, args.repeat)
+            results = measure(chosen, fetch, theirs, args.repeat)
         else:
             with our_server(db, args.timeout) as (base, what):
                 print(

@@ -93,6 +93,16 @@ TABLES = [
     ),
 ]
 
+# Tables the copy leaves as they are: vocabularies (shared by every letter) and corrections.
+NOT_COPIED = {
+    "decisions_treatment",
+    "decisions_bodyregion",
+    "decisions_guideline",
+    "decisions_specialty",
+    "decisions_state",
+    "decisions_correction",
+}
+
 # Each copy k moves its letters' dates by -5..+5 years (0 for some) and its patients' ages.
 SHIFT_YEARS = "((cp.k * 7) % 11 - 5)"
 
@@ -261,6 +271,15 @@ def multiply(db: BenchDatabase, target: int, base: int, chunk_letters: int, jobs
     copies = [(k, spans[DETERMINATION], base) for k in range(1, full)]
     if rest:
         copies.append((full, ids[rest - 1], rest))  # the last copy: the first ``rest`` letters
+    known = {t.name for t in TABLES} | NOT_COPIED
+    others = [
+        t
+        for t in table_names(conn, db.engine)
+        if t.startswith("decisions_") and t not in known and not t.startswith(FTS)
+    ]
+    for table in others:
+        if rows := count(conn, table):
+            print(f"  warning: {table} ({rows:,} rows) is not copied: its rows stay the base's")
     statements = {
         t.name: copy_statement(t, dialect.columns(conn, t.name), spans, dialect)
         for t in TABLES

@@ -7,8 +7,9 @@ Runs the requests of ``REQUESTS`` (facets alone and combined, a guideline's cite
 text alone and with facets, deep pages, sorts, the JSON API, a letter's page) against a server
 it starts on 127.0.0.1: gunicorn (one sync worker) in production settings (DEBUG=0 with a
 throwaway SECRET_KEY, static files collected), as the site is deployed; without gunicorn
-installed, ``manage.py runserver --noreload`` with DEBUG=1. Each request is made once to warm
-up, then ``--repeat`` times; the figure is the wall time of the HTTP request on loopback.
+installed, ``manage.py runserver --noreload`` with DEBUG=1. Each search is made once untimed
+through the JSON API (the same queries, so the same caches warm, and it gives the count), then
+``--repeat`` times; the figure is the wall time of the HTTP request on loopback.
 ``--in-process`` makes the requests through Django's test Client in this process instead,
 which also counts the SQL queries of each.
 
@@ -434,15 +435,21 @@ def api_url(request: Request) -> str | None:
     return "/api/decisions/" + request.url[len(request.path) :]
 
 
-def count_check(request: Request, result: Result, ours: Fetch, theirs: Fetch | None) -> None:
-    """Untimed: how many items each side finds, and whether Datasette computed every facet."""
-    url = api_url(request)
-    if url:
-        result.found = ours(url).json().get("count")
+def warm_up(request: Request, result: Result, ours: Fetch, theirs: Fetch | None) -> None:
+    """Untimed, one request each side, through the JSON flavour of the same search: it runs the
+    same queries (so it warms the same caches) and says how many items it found, and whether
+    Datasette computed every facet."""
+    api = api_url(request)
+    answer = ours(api or request.url)
+    result.status = answer.status
+    if api:
+        result.found = answer.json().get("count")
     if theirs and result.datasette_url:
-        answer = theirs(result.datasette_url.replace("/items?", "/items.json?", 1)).json()
-        result.datasette_found = answer.get("filtered_table_rows_count")
-        result.datasette_facets = len(answer.get("facet_results", {}))
+        answer = theirs(result.datasette_url.replace("/items?", "/items.json?", 1))
+        body = answer.json()
+        result.datasette_status = answer.status
+        result.datasette_found = body.get("filtered_table_rows_count")
+        result.datasette_facets = len(body.get("facet_results", {}))
 
 
 def measure(chosen: list[Request], ours: Fetch, theirs: Fetch | None, repeat: int) -> list[Result]:
@@ -457,22 +464,16 @@ def measure(chosen: list[Request], ours: Fetch, theirs: Fetch | None, repeat: in
         result = Result(request.name, request.url)
         if theirs:
             result.datasette_url = datasette_url(request)
-        for run in range(repeat + 1):  # run 0 is the warm-up
+        warm_up(request, result, ours, theirs)
+        for _ in range(repeat):
             answer = ours(request.url)
-            result.status, result.size, result.queries = (
-                answer.status,
-                len(answer.body),
-                answer.queries,
-            )
-            if run:
-                result.ours.append(answer.seconds)
+            result.ours.append(answer.seconds)
+            result.status, result.size = answer.status, len(answer.body)
+            result.queries = answer.queries
             if theirs and result.datasette_url:
                 answer = theirs(result.datasette_url)
+                result.datasette.append(answer.seconds)
                 result.datasette_status = answer.status
-                if run:
-                    result.datasette.append(answer.seconds)
-            if not run:
-                count_check(request, result, ours, theirs)
         print(line(result), flush=True)
         results.append(result)
     return results

@@ -47,7 +47,8 @@ from bench.benchdb import (  # noqa: E402
 DETERMINATION = "decisions_determination"
 ITEM = "decisions_decisionitem"
 CITATION = "decisions_guidelinecitation"
-FTS = "decisions_determination_fts"
+# Full-text tables (SQLite FTS5, kept by triggers): filled as rows are copied, never copied.
+FTS = ("decisions_determination_fts", "decisions_decisionitem_fts")
 
 _ITEM_JOIN = "JOIN decisions_decisionitem i ON i.id = src.{fk}"
 _CITATION_JOIN = (
@@ -333,8 +334,8 @@ def finish(db: BenchDatabase) -> None:
     conn = db.connect()
     started = time.perf_counter()
     if db.engine == "sqlite":
-        if FTS in table_names(conn, "sqlite"):
-            conn.execute(f"INSERT INTO {FTS}({FTS}) VALUES ('optimize')")
+        for fts in set(FTS) & set(table_names(conn, "sqlite")):
+            conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
         conn.execute("ANALYZE")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(f"  FTS5 optimize, ANALYZE in {time.perf_counter() - started:.1f} s")
@@ -343,7 +344,7 @@ def finish(db: BenchDatabase) -> None:
         print(f"  VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
     print("rows:")
     for table in table_names(conn, db.engine):
-        if table.startswith("decisions_") and not table.startswith(f"{FTS}_"):
+        if table.startswith("decisions_") and not table.startswith(tuple(f"{t}_" for t in FTS)):
             print(f"  {table:46} {count(conn, table):>12,}")
     conn.close()
     print(f"database size: {human_bytes(db.size_bytes())} ({db.label})")

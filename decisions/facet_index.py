@@ -58,6 +58,8 @@ TERM_FACETS = {
 SOURCES = list(CitingSide.values)
 NO_DATE = -1_000_000  # days since 1970 for an unknown date of injury: sorts after every real one
 logger = logging.getLogger(__name__)
+# How far below the last item and change ids seen a refresh reads again (see refresh).
+ITEM_WINDOW, CHANGE_WINDOW = 5_000, 1_000
 # A full rebuild instead of an update when this many letters changed at once.
 REBUILD_AFTER = 20_000
 
@@ -207,17 +209,21 @@ class FacetIndex:
         change, newest_item = version
         if newest_item < self.version[1] or change < self.version[0]:
             return FacetIndex.build()  # rows vanished (a restore, a rollback in tests)
+        # Ids are handed out before their transactions commit, and two writers may commit out of
+        # order: a window below the last ids seen is read again (loading is idempotent).
         changes = list(
-            IndexChange.objects.filter(pk__gt=self.version[0], pk__lte=change).values_list(
-                "determination_id", flat=True
-            )
+            IndexChange.objects.filter(
+                pk__gt=max(0, self.version[0] - CHANGE_WINDOW), pk__lte=change
+            ).values_list("pk", "determination_id")
         )
-        if None in changes or len(set(changes)) > REBUILD_AFTER:
+        if any(letter is None and pk > self.version[0] for pk, letter in changes):
             return FacetIndex.build()
-        letters = sorted(set(changes))
+        letters = sorted({letter for _, letter in changes if letter is not None})
+        if len(letters) > REBUILD_AFTER:
+            return FacetIndex.build()
         if letters:
             self._forget_letters(letters)
-        self._load(_Scope(after_item=self.version[1], letters=letters))
+        self._load(_Scope(after_item=max(0, self.version[1] - ITEM_WINDOW), letters=letters))
         self.version = version
         return self
 

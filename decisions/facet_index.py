@@ -92,15 +92,21 @@ def _table(model) -> str:
 
 
 def _codes_join(column: str, slugs: list[str]) -> tuple[str, str, list]:
-    """SQL joining ``column`` (a slug) to its position in ``slugs``: (join, code expr, params)."""
+    """SQL giving ``column`` (a slug) its position in ``slugs``: (join, code expr, params).
+
+    PostgreSQL hash-joins an unnested array; SQLite would re-read a ``json_each`` table for every
+    row, so there a CASE does it in C.
+    """
     if connection.vendor == "postgresql":
         join = f"JOIN unnest(%s::text[]) WITH ORDINALITY AS v(slug, code) ON v.slug = {column}"
         return join, "(v.code - 1)", [slugs]
-    return f"JOIN json_each(%s) AS v ON v.value = {column}", "v.key", [json.dumps(slugs)]
+    return "", _case(column, slugs), []
 
 
 def _case(column: str, values: list[str]) -> str:
-    whens = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(values))
+    whens = " ".join(
+        "WHEN '{}' THEN {}".format(v.replace("'", "''"), i) for i, v in enumerate(values)
+    )
     return f"(CASE {column} {whens} ELSE -1 END)"
 
 

@@ -8,10 +8,10 @@ intersection; the filtered set is an intersection of unions; a page of results i
 precomputed sort order restricted to that set (numpy), then one query for its 50 rows.
 
 The database stays the source of truth. An index is built from it with a handful of bulk reads
-(COPY in binary on PostgreSQL), and kept in step cheaply: each request reads two maxima (the
-newest item, the newest ``IndexChange``) and loads only what is new or changed since. New
-letters need nothing but their items; services log an ``IndexChange`` for every letter they
-re-parse or correct, and a change without a letter asks for a full rebuild.
+(each packed into one bytea on PostgreSQL), and kept in step cheaply: each request reads two
+maxima (the newest item, the newest ``IndexChange``) and loads only what is new or changed
+since. New letters need nothing but their items; services log an ``IndexChange`` for every
+letter they re-parse or correct, and a change without a letter asks for a full rebuild.
 
 Item primary keys are the bitmaps' elements (32-bit: four billion items is ample).
 """
@@ -22,7 +22,6 @@ import array
 import contextlib
 import json
 import logging
-import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -59,6 +58,8 @@ TERM_FACETS = {
 SOURCES = list(CitingSide.values)
 NO_DATE = -1_000_000  # days since 1970 for an unknown date of injury: sorts after every real one
 logger = logging.getLogger(__name__)
+# How far below the last item and change ids seen a refresh reads again (see refresh).
+ITEM_WINDOW, CHANGE_WINDOW = 5_000, 1_000
 # A full rebuild instead of an update when this many letters changed at once.
 REBUILD_AFTER = 20_000
 
@@ -69,37 +70,21 @@ REBUILD_AFTER = 20_000
 def read_ints(columns: list[str], rest: str, params: Sequence) -> np.ndarray:
     """``SELECT columns rest``: rows of non-null integers, as an (n, len(columns)) int64 array.
 
-    On PostgreSQL through ``COPY ... TO STDOUT (FORMAT BINARY)`` read straight into numpy
-    (millions of rows a second, no Python object per value); elsewhere through the cursor.
+    On PostgreSQL the server packs every row into one bytea (``int8send``, big-endian), read
+    straight into numpy: one value over the wire instead of a message, and a Python object, per
+    row or value (the COPY protocol still sends a message a row). Elsewhere through the cursor.
     """
-    sql = "SELECT " + ", ".join(f"CAST({c} AS BIGINT)" for c in columns) + " " + rest
-    columns = len(columns)
+    casts = [f"CAST({c} AS BIGINT)" for c in columns]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            raw = cursor.cursor
-            query = raw.mogrify(sql, params) if params else sql
-            with raw.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
-                data = b"".join(bytes(block) for block in copy)
-            return _binary_copy_rows(data, columns)
-        cursor.execute(sql, params)
+            packed = " || ".join(f"int8send({c})" for c in casts)
+            cursor.execute(f"SELECT string_agg({packed}, ''::bytea) {rest}", params)
+            data = cursor.fetchone()[0] or b""
+            rows = np.frombuffer(data, dtype=">i8").astype(np.int64)
+            return rows.reshape(-1, len(columns))
+        cursor.execute(f"SELECT {', '.join(casts)} {rest}", params)
         rows = cursor.fetchall()
-    return np.array(rows, dtype=np.int64).reshape(len(rows), columns)
-
-
-def _binary_copy_rows(data: bytes, columns: int) -> np.ndarray:
-    """Decode PostgreSQL's binary COPY of ``columns`` int8 columns (no NULLs) into an array."""
-    header_extension = struct.unpack_from(">I", data, 15)[0]
-    body = memoryview(data)[19 + header_extension : len(data) - 2]  # minus the -1 trailer
-    row = np.dtype(
-        [("n", ">i2")] + [(f"f{i}", [("len", ">i4"), ("v", ">i8")]) for i in range(columns)]
-    )
-    if len(body) % row.itemsize:
-        raise ValueError("unexpected COPY row layout (a NULL or a non-int8 column?)")
-    rows = np.frombuffer(body, dtype=row)
-    out = np.empty((len(rows), columns), dtype=np.int64)
-    for i in range(columns):
-        out[:, i] = rows[f"f{i}"]["v"]
-    return out
+    return np.array(rows, dtype=np.int64).reshape(len(rows), len(columns))
 
 
 def _table(model) -> str:
@@ -224,17 +209,21 @@ class FacetIndex:
         change, newest_item = version
         if newest_item < self.version[1] or change < self.version[0]:
             return FacetIndex.build()  # rows vanished (a restore, a rollback in tests)
+        # Ids are handed out before their transactions commit, and two writers may commit out of
+        # order: a window below the last ids seen is read again (loading is idempotent).
         changes = list(
-            IndexChange.objects.filter(pk__gt=self.version[0], pk__lte=change).values_list(
-                "determination_id", flat=True
-            )
+            IndexChange.objects.filter(
+                pk__gt=max(0, self.version[0] - CHANGE_WINDOW), pk__lte=change
+            ).values_list("pk", "determination_id")
         )
-        if None in changes or len(set(changes)) > REBUILD_AFTER:
+        if any(letter is None and pk > self.version[0] for pk, letter in changes):
             return FacetIndex.build()
-        letters = sorted(set(changes))
+        letters = sorted({letter for _, letter in changes if letter is not None})
+        if len(letters) > REBUILD_AFTER:
+            return FacetIndex.build()
         if letters:
             self._forget_letters(letters)
-        self._load(_Scope(after_item=self.version[1], letters=letters))
+        self._load(_Scope(after_item=max(0, self.version[1] - ITEM_WINDOW), letters=letters))
         self.version = version
         return self
 

@@ -251,9 +251,12 @@ def matching_letters(query: Query) -> RawSQL:
 
 
 def item_snippets(query: Query, item_ids: list[int]) -> dict[int, SafeString]:
-    """For each item, the passage of its rationale (or request) that matches, marked."""
+    """For each item, the passage of its rationale (or citations) that matches, marked.
+
+    None for an item whose request alone matches: its request is the result's title already.
+    """
     return _snippets(
-        query, item_ids, "decisions_decisionitem", "rationale || ' … ' || request", column=-1
+        query, item_ids, "decisions_decisionitem", "rationale || ' … ' || citations_text", column=1
     )
 
 

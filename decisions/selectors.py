@@ -17,7 +17,7 @@ from pyroaring import BitMap
 from . import facet_index, search
 from .facets import Facet, Selection
 from .filters import DecisionFilter
-from .models import DecisionItem, Determination, GuidelineCitation
+from .models import CitedPageRange, DecisionItem, Determination, GuidelineCitation
 
 PAGE_SIZE = 50
 # name -> (label, the order as the database would give it). The engine sorts the same way
@@ -153,10 +153,44 @@ def letter_count() -> int:
     return Determination.objects.count()
 
 
+# What a results row (and the API's) reads of an item and its letter: not the letter's text, its
+# summary, or the JSON of spans and warnings, which cost more to load than the rest of the row.
+RESULT_FIELDS = [
+    "determination_id",
+    "position",
+    "request",
+    "outcome",
+    "body_regions_inferred",
+    "laterality",
+    "quantity",
+    "determination__case_number",
+    "determination__patient_age",
+    "determination__patient_sex",
+    "determination__date_of_injury",
+]
+
+
 def results_related(items: QuerySet) -> QuerySet:
     """What a results row shows, in a fixed number of queries whatever the page size."""
-    return items.select_related("determination").prefetch_related(
-        "treatments", "body_regions", "determination__reviewer_specialties", citations_prefetch()
+    citations = Prefetch(
+        "citations",
+        queryset=GuidelineCitation.objects.select_related("guideline")
+        .only("item_id", "source", "guideline__slug", "guideline__label", "section")
+        .prefetch_related(
+            Prefetch(
+                "page_ranges",
+                queryset=CitedPageRange.objects.only(
+                    "citation_id", "first_page", "last_page", "derived"
+                ),
+            )
+        ),
+    )
+    return (
+        items.select_related("determination")
+        .only(*RESULT_FIELDS)
+        .prefetch_related(
+            "treatments", "body_regions", "determination__reviewer_specialties", citations
+        )
     )
 
 

@@ -313,8 +313,9 @@ def wait_until_up(base: str, probe: str, process: subprocess.Popen, seconds: flo
 @contextmanager
 def serving(
     command: list[str], env: dict[str, str], probe: str, log: Path | None = None
-) -> Iterator[str]:
-    """Run ``command`` (its ``{port}`` a free loopback port) until the block ends: its base URL.
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``command`` (its ``{port}`` a free loopback port) until the block ends: its base URL
+    and process.
 
     With ``log``, the server's output goes there instead of this terminal."""
     port = free_port()
@@ -326,7 +327,7 @@ def serving(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, probe, process)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -349,23 +350,76 @@ def production_env(db: BenchDatabase) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    what: str  # what serves, for the report
+    pid: int  # gunicorn's master (or runserver's process)
+    log: Path | None = None  # its output, when kept
+
+
 @contextmanager
-def our_server(db: BenchDatabase, timeout: float) -> Iterator[tuple[str, str]]:
-    """(base URL, description) of the site served on a free loopback port."""
+def our_server(
+    db: BenchDatabase, timeout: float, workers: int = 1, log: Path | None = None
+) -> Iterator[Server]:
+    """The site served on a free loopback port. With ``log``, the server runs with
+    LOG_LEVEL=INFO (the facet index logs its build there) and its output goes to that file."""
     if importlib.util.find_spec("gunicorn"):
         env = production_env(db)
         manage(db, "collectstatic", "--noinput", "-v", "0", **env)
         command = [sys.executable, "-m", "gunicorn", "imrsite.wsgi:application"]
-        command += ["--bind", "127.0.0.1:{port}", "--workers", "1", "--timeout", str(int(timeout))]
-        command += ["--log-level", "warning"]
-        what = "gunicorn, 1 sync worker, DEBUG=0"
+        command += ["--bind", "127.0.0.1:{port}", "--workers", str(workers)]
+        command += ["--timeout", str(int(timeout)), "--log-level", "warning"]
+        what = f"gunicorn, {workers} sync worker{'s' if workers > 1 else ''}, DEBUG=0"
     else:
         env = {"DEBUG": "1", "DATABASE_URL": db.url}
         command = [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload"]
         command += ["127.0.0.1:{port}"]
         what = "manage.py runserver --noreload, DEBUG=1 (gunicorn is not installed)"
-    with serving(command, {**os.environ, **env}, "/static/css/site.css") as base:
-        yield base, what
+    if log:
+        env["LOG_LEVEL"] = "INFO"
+    with serving(command, {**os.environ, **env}, "/static/css/site.css", log) as (base, process):
+        yield Server(base, what, process.pid, log)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers), from /proc (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def rss_bytes(pid: int) -> int | None:
+    """A process's resident memory (VmRSS), or None off Linux or once it is gone."""
+    try:
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def worker_memory(server: Server) -> str:
+    """One line: each worker's RSS now (the master's if it has none)."""
+    pids = children(server.pid) or [server.pid]
+    sizes = [(pid, rss_bytes(pid)) for pid in pids]
+    return "server RSS: " + ", ".join(
+        f"pid {pid} {human_bytes(size)}" for pid, size in sizes if size is not None
+    )
+
+
+def index_builds(server: Server) -> list[str]:
+    """The facet index's "facet index built" lines so far in the server's log."""
+    if not server.log or not server.log.exists():
+        return []
+    return [row for row in server.log.read_text().splitlines() if "facet index built" in row]
 
 
 @contextmanager
@@ -376,7 +430,7 @@ def datasette_server(path: Path) -> Iterator[str]:
     command += ["--setting", "facet_time_limit_ms", "60000"]
     command += ["--setting", "default_page_size", str(PAGE_SIZE)]
     log = path.with_suffix(".log")  # its access log, one line a request
-    with serving(command, dict(os.environ), "/-/versions.json", log) as base:
+    with serving(command, dict(os.environ), "/-/versions.json", log) as (base, _):
         yield base
 
 
@@ -452,8 +506,17 @@ def warm_up(request: Request, result: Result, ours: Fetch, theirs: Fetch | None)
         result.datasette_facets = len(body.get("facet_results", {}))
 
 
-def measure(chosen: list[Request], ours: Fetch, theirs: Fetch | None, repeat: int) -> list[Result]:
-    """Each request once to warm up and count, then ``repeat`` times, alternating with Datasette."""
+def measure(
+    chosen: list[Request],
+    ours: Fetch,
+    theirs: Fetch | None,
+    repeat: int,
+    datasette_repeat: int | None = None,
+) -> list[Result]:
+    """Each request once to warm up and count, then ``repeat`` times, alternating with Datasette
+    for the first ``datasette_repeat`` of them (all by default)."""
+    if datasette_repeat is None:
+        datasette_repeat = repeat
     results = []
     print(
         f"{'request':44} {'found':>7} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>4}   "
@@ -465,12 +528,12 @@ def measure(chosen: list[Request], ours: Fetch, theirs: Fetch | None, repeat: in
         if theirs:
             result.datasette_url = datasette_url(request)
         warm_up(request, result, ours, theirs)
-        for _ in range(repeat):
+        for turn in range(repeat):
             answer = ours(request.url)
             result.ours.append(answer.seconds)
             result.status, result.size = answer.status, len(answer.body)
             result.queries = answer.queries
-            if theirs and result.datasette_url:
+            if theirs and result.datasette_url and turn < datasette_repeat:
                 answer = theirs(result.datasette_url)
                 result.datasette.append(answer.seconds)
                 result.datasette_status = answer.status
@@ -492,7 +555,7 @@ def line(result: Result) -> str:
     if result.datasette:
         ds50 = percentile(result.datasette, 0.5)
         ratio = percentile(result.ours, 0.5) / ds50
-        text += f"   {ms(ds50):>8} {ms(percentile(result.datasette, 0.95)):>8} {ratio:>7.1f}x"
+        text += f"   {ms(ds50):>8} {ms(percentile(result.datasette, 0.95)):>8} {ratio:>7.3f}x"
         if result.datasette_status != 200:
             text += f" [DS HTTP {result.datasette_status}]"
         if result.datasette_found != result.found:
@@ -518,7 +581,8 @@ def summary(results: list[Result]) -> None:
             f"the {len(shared)} requests Datasette can answer: ours p50 {ms(percentile(mine, 0.5))}"
             f" ms, p95 {ms(percentile(mine, 0.95))} ms; Datasette p50 "
             f"{ms(percentile(theirs, 0.5))} ms, p95 {ms(percentile(theirs, 0.95))} ms; "
-            f"ours/Datasette geometric mean of the medians {geomean:.1f}x"
+            f"ours/Datasette geometric mean of the medians {geomean:.3f}x "
+            f"(Datasette {1 / geomean:.0f}x slower), worst {max(ratios):.3f}x"
         )
     failed = [r.name for r in results if r.status != 200]
     if failed:
@@ -533,10 +597,21 @@ def main() -> None:
     parser.add_argument("--repeat", "-k", type=int, default=5, help="timed runs (default 5)")
     parser.add_argument("--in-process", action="store_true", help="Django test Client, counts SQL")
     parser.add_argument("--no-datasette", action="store_true", help="skip the comparison")
+    parser.add_argument(
+        "--datasette-repeat",
+        type=int,
+        help="timed Datasette runs, the first of ours (default --repeat): it takes seconds a "
+        "search at 100,000 letters",
+    )
     parser.add_argument("--only", help="run only requests whose name matches this regex")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per request")
     parser.add_argument("--export", type=Path, default=OUT_DIR / "datasette" / "decisions.db")
     parser.add_argument("--json", type=Path, help="write every sample to this file")
+    parser.add_argument(
+        "--server-log",
+        type=Path,
+        help="run our server with LOG_LEVEL=INFO, its output to this file (index build time)",
+    )
     args = parser.parse_args()
     db = database_from_arguments(args)
     letters, items, letter_id = facts(db)
@@ -571,14 +646,23 @@ def main() -> None:
                 f"ours: in process (Django test Client, DEBUG=0); repeat {args.repeat} "
                 "after a warm-up"
             )
-            results = measure(chosen, fetch, theirs, args.repeat)
+            results = measure(chosen, fetch, theirs, args.repeat, args.datasette_repeat)
         else:
-            with our_server(db, args.timeout) as (base, what):
+            with our_server(db, args.timeout, log=args.server_log) as server:
                 print(
-                    f"ours: {what}; repeat {args.repeat} after a warm-up; "
+                    f"ours: {server.what}; repeat {args.repeat} after a warm-up; "
                     "wall time of each HTTP request on loopback"
                 )
-                results = measure(chosen, http_fetch(base, args.timeout), theirs, args.repeat)
+                results = measure(
+                    chosen,
+                    http_fetch(server.base, args.timeout),
+                    theirs,
+                    args.repeat,
+                    args.datasette_repeat,
+                )
+                print(worker_memory(server))
+                for row in index_builds(server):
+                    print(row)
     summary(results)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))

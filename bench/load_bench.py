@@ -1,0 +1,223 @@
+"""Load test: many clients at once against gunicorn with several workers, for a fixed time.
+
+    .venv/bin/python bench/load_bench.py --engine postgres --database imr_bench1m
+    .venv/bin/python bench/load_bench.py --engine sqlite --db bench-out/bench.sqlite3 \\
+        --clients 20 --duration 30 --workers 4
+
+Serves the site as bench/search_bench.py does (gunicorn in production settings on a free
+loopback port, started by the same code) but with ``--workers`` sync workers, and with
+LOG_LEVEL=INFO, its output in ``--server-log``. Each worker builds its facet index on its first
+request, so before timing it sends rounds of ``--workers`` concurrent requests until the log has
+one "facet index built" line per worker (or ``--warm-up-seconds`` pass). Then ``--clients``
+threads, each making one request after another (a new connection each: sync workers close it)
+through the bench's fixed list of URLs (searches, sorts, deep pages, the API, a letter's page;
+each client starting at its own place in the list), for ``--duration`` seconds or until
+``--max-requests`` in all. A request that fails, times out or answers other than 200 is an
+error. Prints requests/s, p50/p95/p99 of the latency of every request, the errors, then the
+same per request of the list, and each worker's memory (VmRSS) after the run.
+
+The clients run in this process on the same machine as the server: with 2 cores they take some
+CPU from it, so the throughput is a lower bound of what the server alone would do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.benchdb import OUT_DIR, add_database_arguments, database_from_arguments  # noqa: E402
+from bench.search_bench import (  # noqa: E402
+    PAGE_SIZE,
+    Request,
+    Server,
+    facts,
+    index_builds,
+    our_server,
+    percentile,
+    requests,
+    worker_memory,
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    started: float  # seconds since the load began
+    seconds: float
+    status: int  # 0: no answer (connection error or timeout)
+    error: str = ""
+
+
+def get(host: str, port: int, url: str, timeout: float) -> tuple[int, str]:
+    """One GET on a new connection: (status, error text), the body read and dropped."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", url)
+        response = conn.getresponse()
+        response.read()
+        return response.status, "" if response.status == 200 else f"HTTP {response.status}"
+    except (OSError, http.client.HTTPException) as error:
+        return 0, f"{type(error).__name__}: {error}"
+    finally:
+        conn.close()
+
+
+def warm_up(server: Server, workers: int, timeout: float, seconds: float) -> None:
+    """Rounds of ``workers`` concurrent requests until every worker has built its index."""
+    host, port = server.base.removeprefix("http://").split(":")
+    started = time.monotonic()
+    rounds = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while len(index_builds(server)) < workers:
+            if time.monotonic() - started > seconds:
+                print(
+                    f"warning: {len(index_builds(server))} of {workers} workers logged their "
+                    f"index build after {seconds:.0f} s of warm-up; timing anyway"
+                )
+                break
+            list(pool.map(lambda _: get(host, int(port), "/", timeout), range(workers)))
+            rounds += 1
+    print(f"warm-up: {rounds} rounds of {workers} requests in {time.monotonic() - started:.1f} s")
+    for row in index_builds(server):
+        print(f"  {row}")
+
+
+def load(
+    base: str,
+    urls: list[Request],
+    clients: int,
+    duration: float,
+    max_requests: int,
+    timeout: float,
+) -> tuple[list[Sample], float]:
+    """``clients`` threads requesting ``urls`` in turn until ``duration`` or ``max_requests``:
+    every sample, and the wall time the load took."""
+    host, port = base.removeprefix("http://").split(":")
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    made = 0
+    begin = time.perf_counter()
+    deadline = begin + duration
+
+    def client(number: int) -> None:
+        nonlocal made
+        turn = number * len(urls) // clients  # clients spread over the list
+        while True:
+            with lock:
+                if made >= max_requests or time.perf_counter() >= deadline:
+                    return
+                made += 1
+            request = urls[turn % len(urls)]
+            turn += 1
+            started = time.perf_counter()
+            status, error = get(host, int(port), request.url, timeout)
+            ended = time.perf_counter()
+            with lock:
+                samples.append(
+                    Sample(request.name, started - begin, ended - started, status, error)
+                )
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.perf_counter()) + timeout + 5)
+    wall = time.perf_counter() - begin
+    if any(thread.is_alive() for thread in threads):
+        print("warning: some clients were still waiting for an answer; their requests are left out")
+    with lock:
+        return list(samples), wall
+
+
+def ms(seconds: float) -> str:
+    return "" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
+
+
+def report(samples: list[Sample], wall: float, urls: list[Request]) -> None:
+    times = [s.seconds for s in samples]
+    errors = [s for s in samples if s.status != 200]
+    print(
+        f"\n{len(samples):,} requests in {wall:.1f} s: {len(samples) / wall:.1f} requests/s; "
+        f"latency p50 {ms(percentile(times, 0.5))} ms, p95 {ms(percentile(times, 0.95))} ms, "
+        f"p99 {ms(percentile(times, 0.99))} ms, max {ms(max(times, default=math.nan))} ms; "
+        f"errors {len(errors)}"
+    )
+    kinds: dict[str, int] = {}
+    for sample in errors:
+        kinds[sample.error] = kinds.get(sample.error, 0) + 1
+    for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>6} x {kind}")
+    print(f"\n{'request':44} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
+    for request in urls:
+        mine = [s for s in samples if s.name == request.name]
+        values = [s.seconds for s in mine]
+        failed = sum(s.status != 200 for s in mine)
+        print(
+            f"{request.name[:44]:44} {len(mine):>5} {ms(percentile(values, 0.5)):>8} "
+            f"{ms(percentile(values, 0.95)):>8} {failed:>6}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_database_arguments(parser, path_flag="--db")
+    parser.add_argument("--clients", "-c", type=int, default=50, help="concurrent clients (50)")
+    parser.add_argument("--duration", "-d", type=float, default=60, help="seconds of load (60)")
+    parser.add_argument("--workers", "-w", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--max-requests", type=int, default=1_000_000, help="stop after this many in all"
+    )
+    parser.add_argument("--timeout", type=float, default=30, help="seconds per request (30)")
+    parser.add_argument(
+        "--warm-up-seconds", type=float, default=600, help="longest wait for the index builds"
+    )
+    parser.add_argument("--only", help="use only requests whose name matches this regex")
+    parser.add_argument(
+        "--server-log", type=Path, default=OUT_DIR / "load_bench_server.log", help="server output"
+    )
+    parser.add_argument("--json", type=Path, help="write every sample to this file")
+    args = parser.parse_args()
+    if args.clients < 1 or args.workers < 1 or args.duration <= 0:
+        sys.exit("--clients and --workers must be at least 1, --duration positive")
+    db = database_from_arguments(args)
+    letters, items, letter_id = facts(db)
+    urls = requests(letter_id, min(500, max(1, math.ceil(items / PAGE_SIZE))))
+    if args.only:
+        urls = [r for r in urls if re.search(args.only, r.name)]
+    if not urls:
+        sys.exit("no request matches --only")
+    print(
+        f"{db.label}: {letters:,} letters, {items:,} items; {args.clients} clients for "
+        f"{args.duration:.0f} s over {len(urls)} URLs"
+    )
+    args.server_log.parent.mkdir(parents=True, exist_ok=True)
+    # The server's own timeout is the warm-up's: a worker building its index is not killed.
+    with our_server(db, args.warm_up_seconds, args.workers, args.server_log) as server:
+        print(f"ours: {server.what}; server output in {server.log}")
+        warm_up(server, args.workers, args.warm_up_seconds, args.warm_up_seconds)
+        samples, wall = load(
+            server.base, urls, args.clients, args.duration, args.max_requests, args.timeout
+        )
+        report(samples, wall, urls)
+        print(f"\nafter the run: {worker_memory(server)}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(s) for s in samples], indent=0))
+        print(f"samples written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from ..parsing import ParseError
 from .decode import text_from_bytes
 from .paths import BadSource, iter_sources
+from .pool import chunks
 
 NEW, UNCHANGED, REPARSED, FAILED = "new", "unchanged", "reparsed", "failed"
 
@@ -37,18 +38,6 @@ class IngestOutcome:
     reason: str = ""
     determination_id: int | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def chunks(iterable: Iterable, size: int) -> Iterator[list]:
-    """``iterable`` in lists of ``size`` (the last one shorter)."""
-    chunk = []
-    for element in iterable:
-        chunk.append(element)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def read_letters(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..parsing import ParsedLetter, ParseError, parse_letter
 from ..parsing.vocab import Vocabulary
@@ -52,6 +53,18 @@ def parse_batch(texts: Sequence[str | None], vocabulary: Vocabulary | None = Non
     return out
 
 
+def chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    """``iterable`` in lists of ``size`` (the last one shorter)."""
+    chunk = []
+    for element in iterable:
+        chunk.append(element)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class BatchParser:
     """Parses batches in ``workers`` processes (none: in this process, when collected)."""
 
@@ -69,6 +82,23 @@ class BatchParser:
         if self._pool is None:
             return lambda: parse_batch(texts, self.vocabulary)
         return self._pool.apply_async(parse_batch, (list(texts),)).get
+
+    def pipelined(
+        self, items: Iterable, text: Callable[[Any], str | None], size: int
+    ) -> Iterator[tuple[list, Callable[[], list[Result]]]]:
+        """``items`` in batches of ``size``, each with a function giving its parses.
+
+        The next batch is handed to the workers before this one is yielded, so its parsing
+        overlaps what the caller does with this one; at most two batches are in memory.
+        """
+        pending = None
+        for chunk in chunks(items, size):
+            parsed = self.submit([text(item) for item in chunk])
+            if pending is not None:
+                yield pending
+            pending = (chunk, parsed)
+        if pending is not None:
+            yield pending
 
     def close(self) -> None:
         if self._pool is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from django.db import DatabaseError, IntegrityError
 
 from .. import parsing
-from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput, chunks
+from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
 from ..ingest.pool import BatchParser
 from ..models import Determination
 from .reparse import stored_reparse
@@ -39,17 +39,15 @@ def letters_ingest(
     vocabulary_sync()
     terms = KnownTerms()
     with BatchParser(vocabulary, workers=workers) as parser:
-        pending = None
-        for chunk in chunks(letters, batch_size):
-            texts = [letter.text if isinstance(letter, LetterInput) else None for letter in chunk]
-            parsed = parser.submit(texts)
-            if pending is not None:
-                yield from _batch_ingest(
-                    *pending, reparse=reparse, vocabulary=vocabulary, terms=terms
-                )
-            pending = (chunk, parsed)
-        if pending is not None:
-            yield from _batch_ingest(*pending, reparse=reparse, vocabulary=vocabulary, terms=terms)
+        batches = parser.pipelined(letters, _text_of, batch_size)
+        for chunk, parsed in batches:
+            yield from _batch_ingest(
+                chunk, parsed, reparse=reparse, vocabulary=vocabulary, terms=terms
+            )
+
+
+def _text_of(letter: LetterInput | IngestOutcome) -> str | None:
+    return letter.text if isinstance(letter, LetterInput) else None  # an outcome: nothing to parse
 
 
 def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[IngestOutcome]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from django.db import models, transaction
 
 from .. import parsing
-from ..ingest import FAILED, REPARSED, IngestOutcome, chunks
+from ..ingest import FAILED, REPARSED, IngestOutcome
 from ..ingest.pool import BatchParser
 from ..models import (
     CitedChapter,
@@ -181,14 +181,9 @@ def letters_reparse(
     vocabulary_sync()
     terms = KnownTerms()
     with BatchParser(vocabulary, workers=workers) as parser:
-        pending = None
-        for chunk in chunks(letters, batch_size):
-            parsed = parser.submit([letter.full_text for letter in chunk])
-            if pending is not None:
-                yield from _reparse_batch(*pending, terms=terms)
-            pending = (chunk, parsed)
-        if pending is not None:
-            yield from _reparse_batch(*pending, terms=terms)
+        batches = parser.pipelined(letters, lambda letter: letter.full_text, batch_size)
+        for chunk, parsed in batches:
+            yield from _reparse_batch(chunk, parsed, terms=terms)
 
 
 def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):

@@ -104,6 +104,8 @@ def _codes_join(column: str, slugs: list[str]) -> tuple[str, str, list]:
 
 
 def _case(column: str, values: list[str]) -> str:
+    if not values:
+        return "-1"  # an empty vocabulary: nothing has a code
     whens = " ".join(
         "WHEN '{}' THEN {}".format(v.replace("'", "''"), i) for i, v in enumerate(values)
     )

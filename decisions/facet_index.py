@@ -236,16 +236,14 @@ class FacetIndex:
         return self
 
     def _forget_letters(self, letters: list[int]) -> None:
-        stale = np.flatnonzero(np.isin(self.letter, np.array(letters, dtype=np.int64)))
-        gone = bitmap(stale)
-        gone &= self.items
+        gone = self.items_of_letters(letters)
         if not gone:
             return
         self.items -= gone
         for bitmaps in [*self.values.values(), self.cited, self.cited_pages]:
             for items in bitmaps.values():
                 items -= gone
-        self.letter[stale] = 0
+        self.letter[_ids(gone)] = 0
 
     def _load(self, scope: _Scope) -> None:
         where, params = scope.where()

@@ -193,7 +193,7 @@ class DecisionFilter(django_filters.FilterSet):
         if not query:
             return queryset
         if self.form.cleaned_data.get("within") == "letter":
-            return queryset.filter(determination_id__in=search.matching_letters(query))
+            return queryset.filter(determination_id__in=RawSQL(*search.matching_letters(query)))
         return queryset.filter(pk__in=RawSQL(*search.matching_items(query)))
 
     def filter_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

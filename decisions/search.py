@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection, connections
-from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
 MAX_QUERY_LENGTH = 200
@@ -235,15 +234,15 @@ def matching_items(query: Query, *, request_only: bool = False) -> tuple[str, li
     )
 
 
-def matching_letters(query: Query) -> RawSQL:
-    """Primary keys of letters matching ``query``, for ``filter(determination_id__in=...)``."""
+def matching_letters(query: Query) -> tuple[str, list]:
+    """SQL for the ids of letters whose whole text matches ``query``."""
     if connection.vendor == "postgresql":
-        return RawSQL(
+        return (
             "SELECT id FROM decisions_determination "
             "WHERE search_vector @@ websearch_to_tsquery('english', %s)",
             [query.engine_query],
         )
-    return RawSQL(
+    return (
         "SELECT rowid AS id FROM decisions_determination_fts "
         "WHERE decisions_determination_fts MATCH %s",
         [query.engine_query],

@@ -116,12 +116,11 @@ def _text_matches(
 ) -> BitMap:
     """The items a text search matches, from the database's full-text index."""
     if in_letters:
-        letters = search.matching_letters(query)
-        rows = facet_index.read_ints(["m.id"], f"FROM ({letters.sql}) m", letters.params)
-        return index.items_of_letters(rows[:, 0])
-    sql, params = search.matching_items(query, request_only=request_only)
-    rows = facet_index.read_ints(["m.id"], f"FROM ({sql}) m", params)
-    return facet_index.bitmap(rows[:, 0]) & index.items
+        sql, params = search.matching_letters(query)
+    else:
+        sql, params = search.matching_items(query, request_only=request_only)
+    ids = facet_index.read_ints(["m.id"], f"FROM ({sql}) m", params)[:, 0]
+    return index.items_of_letters(ids) if in_letters else facet_index.bitmap(ids) & index.items
 
 
 class _Results:
@@ -172,18 +171,8 @@ RESULT_FIELDS = [
 
 def results_related(items: QuerySet) -> QuerySet:
     """What a results row shows, in a fixed number of queries whatever the page size."""
-    citations = Prefetch(
-        "citations",
-        queryset=GuidelineCitation.objects.select_related("guideline")
-        .only("item_id", "source", "guideline__slug", "guideline__label", "section")
-        .prefetch_related(
-            Prefetch(
-                "page_ranges",
-                queryset=CitedPageRange.objects.only(
-                    "citation_id", "first_page", "last_page", "derived"
-                ),
-            )
-        ),
+    citations = citations_prefetch(
+        only=["item_id", "source", "guideline__slug", "guideline__label", "section"]
     )
     return (
         items.select_related("determination")
@@ -194,13 +183,19 @@ def results_related(items: QuerySet) -> QuerySet:
     )
 
 
-def citations_prefetch(*related: str) -> Prefetch:
-    """An item's citations with their guideline and pages (and ``related``), in one query each."""
+def citations_prefetch(*related: str, only: list[str] | None = None) -> Prefetch:
+    """An item's citations with their guideline and pages (and ``related``), in one query each.
+
+    ``only``: the citation fields to load (a results row reads a few; the letter page all).
+    """
+    citations = GuidelineCitation.objects.select_related("guideline")
+    pages = CitedPageRange.objects.all()
+    if only:
+        citations = citations.only(*only)
+        pages = pages.only("citation_id", "first_page", "last_page", "derived")
     return Prefetch(
         "citations",
-        queryset=GuidelineCitation.objects.select_related("guideline").prefetch_related(
-            "page_ranges", *related
-        ),
+        queryset=citations.prefetch_related(Prefetch("page_ranges", queryset=pages), *related),
     )
 
 

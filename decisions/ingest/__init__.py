@@ -15,7 +15,6 @@ from typing import BinaryIO
 from ..parsing import ParseError
 from .decode import text_from_bytes
 from .paths import BadSource, iter_sources
-from .pool import chunks
 
 NEW, UNCHANGED, REPARSED, FAILED = "new", "unchanged", "reparsed", "failed"
 
@@ -66,7 +65,6 @@ __all__ = [
     "BadSource",
     "IngestOutcome",
     "LetterInput",
-    "chunks",
     "iter_sources",
     "read_letters",
     "text_from_bytes",

@@ -61,9 +61,7 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
         outcome = IngestOutcome(source_name=letter.source_name, status=NEW, notes=letter.notes)
         outcomes.append(outcome)
         try:
-            if isinstance(result, parsing.ParseError):
-                raise result
-            rows = LetterRows.from_parsed(result, text=letter.text, source_name=letter.source_name)
+            rows = LetterRows.from_result(result, text=letter.text, source_name=letter.source_name)
         except parsing.ParseError as exc:
             outcome.status, outcome.reason = FAILED, exc.reason
             continue

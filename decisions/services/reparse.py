@@ -54,6 +54,7 @@ ITEM_FIELDS = [
     "spans",
 ]
 CITATION_FIELDS = ["section", "section_derived", "text", "spans"]
+REPARSE_FAILED = "re-parse failed, stored fields kept: "
 
 
 def _keep(row: Correctable, name: str) -> bool:
@@ -154,11 +155,12 @@ def stored_reparse(
                 result, text=letter.full_text, source_name=letter.source_name
             )
     except parsing.ParseError as exc:
-        outcome.status, outcome.reason = (
-            FAILED,
-            f"re-parse failed, stored fields kept: {exc.reason}",
-        )
+        outcome.status, outcome.reason = FAILED, REPARSE_FAILED + exc.reason
         return
+    _reparse_write(letter, rows, terms)
+
+
+def _reparse_write(letter: Determination, rows: LetterRows, terms: KnownTerms) -> None:
     terms.ensure(rows.terms())
     determination_reparse(determination=letter, rows=rows)
 
@@ -194,14 +196,11 @@ def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):
         )
         outcomes.append(outcome)
         try:
-            if isinstance(result, parsing.ParseError):
-                raise result
-            rows = LetterRows.from_parsed(
+            rows = LetterRows.from_result(
                 result, text=letter.full_text, source_name=letter.source_name
             )
         except parsing.ParseError as exc:
-            outcome.status = FAILED
-            outcome.reason = f"re-parse failed, stored fields kept: {exc.reason}"
+            outcome.status, outcome.reason = FAILED, REPARSE_FAILED + exc.reason
             continue
         fresh.append((letter, rows))
     stored = _StoredRows([letter.pk for letter, _ in fresh])
@@ -211,8 +210,7 @@ def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):
             if letter.parser_version != parsing.PARSER_VERSION:
                 same.append(letter.pk)
             continue
-        terms.ensure(rows.terms())
-        determination_reparse(determination=letter, rows=rows)
+        _reparse_write(letter, rows, terms)
     if same:  # nothing to write but the version of the parser that read them
         Determination.objects.filter(pk__in=same).update(parser_version=parsing.PARSER_VERSION)
     yield from outcomes
@@ -251,12 +249,12 @@ class _StoredRows:
         """Whether re-parsing ``letter`` into ``rows`` would leave every stored row as it is."""
         if _differs(letter, rows.letter, [f for f in LETTER_FIELDS if f != "parser_version"]):
             return False
-        for name, stored, new in [
+        links = [
             ("reviewer_states", self.states, rows.states),
             ("reviewer_specialties", self.specialties, rows.specialties),
-        ]:
-            if not _keep(letter, name) and stored.get(letter.pk, set()) != set(new):
-                return False
+        ]
+        if not _links_same(letter, links):
+            return False
         stored_items = dict(self.items.get(letter.pk, {}))
         for entry in rows.items:
             old = stored_items.pop(entry.item.position, None)
@@ -267,12 +265,12 @@ class _StoredRows:
     def _item_same(self, old: DecisionItem, entry) -> bool:
         if _differs(old, entry.item, ITEM_FIELDS):
             return False
-        for name, stored, new in [
+        links = [
             ("treatments", self.treatments, entry.treatments),
             ("body_regions", self.regions, entry.body_regions),
-        ]:
-            if not _keep(old, name) and stored.get(old.pk, set()) != set(new):
-                return False
+        ]
+        if not _links_same(old, links):
+            return False
         stored = dict(self.citations.get(old.pk, {}))
         for c in entry.citations:
             cited = stored.pop((c.citation.source, c.citation.guideline_id), None)
@@ -291,6 +289,13 @@ def _links(model, owner: str, value: str, owners: list[int]) -> dict[int, set]:
     for key, linked in model.objects.filter(**{f"{owner}__in": owners}).values_list(owner, value):
         out.setdefault(key, set()).add(linked)
     return out
+
+
+def _links_same(row: Correctable, links: list[tuple[str, dict[int, set], list[str]]]) -> bool:
+    """Whether each (field, stored links by row, new slugs) is unchanged or kept as corrected."""
+    return all(
+        _keep(row, name) or stored.get(row.pk, set()) == set(new) for name, stored, new in links
+    )
 
 
 def _differs(stored: Correctable, parsed: models.Model, names: list[str]) -> bool:

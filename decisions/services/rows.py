@@ -78,6 +78,15 @@ class LetterRows:
             items=[ItemRows.from_parsed(item, text=letter.full_text) for item in parsed.items],
         )
 
+    @classmethod
+    def from_result(
+        cls, result: parsing.ParsedLetter | parsing.ParseError, *, text: str, source_name: str
+    ) -> LetterRows:
+        """The rows of a parse as a worker hands it back: raises the ``ParseError`` it may be."""
+        if isinstance(result, parsing.ParseError):
+            raise result
+        return cls.from_parsed(result, text=text, source_name=source_name)
+
     def terms(self) -> dict[str, set[str]]:
         """The vocabulary slugs these rows refer to, by kind."""
         return {

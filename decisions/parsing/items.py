@@ -29,9 +29,11 @@ UPHELD, OVERTURNED = "upheld", "overturned"
 _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
 # "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" ending its line. The scan looks for the
 # colon and outcome (a literal start is fast); the request is the line up to that colon.
+# The outcome may stand alone on the next line, where the heading was wrapped at the page width.
 _ITEM_OUTCOME = re.compile(
-    rf":[ \t]*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
+    rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
 )  # run on the lower-case text
+_WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
 _ENUMERATION = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]\s+", re.I)
 _LINE_END_OK = re.compile(r"[.:;?!)\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
 # "1. Urine drug screen is not medically necessary and appropriate."
@@ -102,7 +104,7 @@ def _clean_request(raw: str) -> tuple[str, int]:
 def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
     """Items headed "Request:  Upheld", each with a body running to the next heading."""
     text = ft.text
-    o_start, o_end = ft.span(start, end) if end > start else (0, 0)
+    o_start, o_end = ft.text_span(start, end) if end > start else (0, 0)
     found = []
     for m in _ITEM_OUTCOME.finditer(ft.text_lower, o_start, o_end):
         line_start = max(o_start, text.rfind("\n", 0, m.start()) + 1)
@@ -133,9 +135,9 @@ def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
 
 
 def _wrapped_start(text: str, lo: int, req_start: int) -> int:
-    """Where a request starts that may wrap onto the line above (or two), when that line ends
+    """Where a request starts that may wrap onto the lines above, while the line above ends
     mid-phrase. Offsets are in ``text``, not before ``lo``."""
-    for _ in range(2):
+    for _ in range(_WRAPPED_LINES):
         before = text.rfind("\n", lo, req_start)  # end of the line above
         above_end = len(text[lo:before].rstrip()) + lo if before > lo else 0
         above_start = max(lo, text.rfind("\n", lo, above_end) + 1)

@@ -46,7 +46,7 @@ from .text import FlatText, content_hash
 from .vocab import DEFAULT_VOCABULARY, Vocabulary
 
 # Bump when parsing changes what it stores, so stored letters can be told apart and re-parsed.
-PARSER_VERSION = "2026.11.2"
+PARSER_VERSION = "2026.12.1"
 
 _SPINE = frozenset({"cervical_spine", "thoracic_spine", "lumbar_spine"})
 Bounds = tuple[int, int]  # flat offsets
@@ -119,7 +119,7 @@ class _Reader:
             case_summary=case_summary,
             case_number=case_number.value if case_number else None,
             date_assigned=date_assigned.value if date_assigned else None,
-            content_hash=content_hash(self.ft.text),
+            content_hash=content_hash(self.ft.original),
             warnings=self.warnings,
             spans=self.spans,
         )
@@ -160,6 +160,7 @@ class _Reader:
     def diagnoses(self, summary: Bounds) -> tuple[list[str], Bounds | None]:
         diagnoses, dx_span = read_diagnoses(self.flat, *summary)
         if dx_span:
+            diagnoses = [self.ft.written(d, *dx_span) for d in diagnoses]
             self.span("diagnoses", *dx_span)
         else:
             self.warn("diagnoses", "no diagnosis found in the case summary")
@@ -173,7 +174,7 @@ class _Reader:
         s, e = summary
         lead = _BOILERPLATE.match(self.flat, s, e)
         s = lead.end() if lead else s
-        case_summary = self.flat[s:e].strip() or None
+        case_summary = self.ft.written(self.flat[s:e].strip(), s, e) or None
         if case_summary:
             self.span("case_summary", s, e)
         return case_summary
@@ -265,7 +266,8 @@ class _Reader:
 
     def item(self, position: int, block: ItemBlock, inferred: Callable[[], list]) -> Item:
         """One disputed item; ``inferred()`` gives the summary's region, read only if needed."""
-        item = Item(position=position, request=block.request, outcome=block.outcome)
+        request = self.ft.written(block.request, block.head, block.request_span[1])
+        item = Item(position=position, request=request, outcome=block.outcome)
         item.spans["request"] = self.ft.span(*block.request_span)
         parts = self.item_parts(block)
         self.item_citations(item, parts)
@@ -311,7 +313,7 @@ class _Reader:
             s, e = bounds
             text = self.flat[s:e].strip()
             if text:
-                item.rationale = text
+                item.rationale = self.ft.written(text, s, e)
                 lead = len(self.flat[s:e]) - len(self.flat[s:e].lstrip())
                 item.spans["rationale"] = self.ft.span(s + lead, s + lead + len(text))
         if not item.rationale:

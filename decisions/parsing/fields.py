@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .model import Drug
 from .text import DATE_RE, NUMBER_RE, lower_same_length, parse_date, to_int
-from .vocab import MEDICATION_HINT, Vocabulary
+from .vocab import MEDICATION_HINT, SYSTEMIC_TRANSDERMAL, TOPICAL_BRANDS, Vocabulary
 
 
 class Value(NamedTuple):
@@ -471,6 +472,47 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     for t in out:
         seen.setdefault(t[0], t)
     return list(seen.values())
+
+
+_TOPICAL = re.compile(
+    r"\b(?:creams?|gels?|ointments?|lotions?|patch(?:es)?|topicals?|topically|transdermal"
+    r"|liniments?|balms?|roll-?on|foam)\b|\d\s*(?:gm|grams?)\b",  # creams are weighed: 240gm
+    re.I,
+)
+_COMPOUNDED = re.compile(r"\bcompound(?:ed|s)?\b", re.I)
+
+
+def read_drug(s: str, vocab: Vocabulary) -> tuple[Drug, int, int] | None:
+    """The drug a medication request names, its class read in context: a drug asked for as a
+    cream, gel or patch is a topical analgesic (a fentanyl patch stays an opioid), several
+    drugs in one cream are one compound ("flurbiprofen/cyclobenzaprine/lidocaine"), and a
+    cream or compound naming no known drug still has its class."""
+    found = vocab.matcher("drug").finditer(s)
+    topical = _TOPICAL.search(s)
+    compounded = _COMPOUNDED.search(s)
+    if not found:
+        cue = topical or compounded
+        if cue is None:
+            return None
+        return Drug(None, "topical_analgesic" if topical else "compound"), cue.start(), cue.end()
+    first = found[0]
+    generics = list(dict.fromkeys(f.slug for f in found))
+    brand_topical = s[first.start : first.end].lower() in TOPICAL_BRANDS
+    if (topical or brand_topical) and first.slug not in SYSTEMIC_TRANSDERMAL:
+        return Drug("/".join(generics), "topical_analgesic"), first.start, found[-1].end
+    if compounded and len(generics) > 1:
+        return Drug("/".join(generics), "compound"), first.start, found[-1].end
+    term = vocab.term("drug", first.slug)
+    return Drug(first.slug, term.category or "other_drug"), first.start, first.end
+
+
+def categories_of(treatments: list[str], vocab: Vocabulary) -> list[str]:
+    """The official category of each treatment, each once (a treatment staff added: other)."""
+    out = []
+    for slug in treatments:
+        term = vocab.term("treatment", slug)
+        out.append(term.category if term and term.category else "other")
+    return list(dict.fromkeys(out))
 
 
 def read_body_regions(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:

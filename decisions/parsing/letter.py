@@ -17,12 +17,14 @@ from collections.abc import Callable
 from .citations import parse_citations
 from .fields import (
     Value,
+    categories_of,
     read_age,
     read_body_regions,
     read_case_number,
     read_date_assigned,
     read_date_of_injury,
     read_diagnoses,
+    read_drug,
     read_laterality,
     read_quantity,
     read_reviewer,
@@ -342,12 +344,19 @@ class _Reader:
     def item_treatments(self, item: Item, block: ItemBlock) -> None:
         found = read_treatments(block.request, self.vocab)
         item.treatments = [slug for slug, _, _ in found]
+        item.categories = categories_of(item.treatments, self.vocab)
         if found:
             item.spans["treatments"] = [self.in_request(block, s, e) for _, s, e in found]
         else:
             self.warn(
                 f"items[{item.position}].treatments", f"no known treatment in {block.request!r}"
             )
+        if "medication" in item.treatments:
+            if drug := read_drug(block.request, self.vocab):
+                item.drug, start, end = drug
+                item.spans["drug"] = self.in_request(block, start, end)
+            else:
+                self.warn(f"items[{item.position}].drug", f"no known drug in {block.request!r}")
 
     def item_body_regions(self, item: Item, block: ItemBlock, inferred: Callable[[], list]) -> None:
         """The regions the request names, else the one the case summary makes plain."""

@@ -16,7 +16,7 @@ from decisions.parsing import (
     parse_unguarded,
 )
 from decisions.parsing.citations import parse_page_list
-from decisions.parsing.fields import read_quantity
+from decisions.parsing.fields import categories_of, read_drug, read_quantity
 from decisions.parsing.vocab import DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +255,83 @@ def test_quantities(request_text, quantity):
 )
 def test_vocabulary_aliases(kind, phrase, slug):
     assert slug in DEFAULT_VOCABULARY.matcher(kind).slugs(phrase)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "generic", "drug_class"),
+    [
+        ("Norco 10/325mg #120", "hydrocodone/acetaminophen", "opioid"),
+        ("Hydrocodone/APAP 10/325 #60", "hydrocodone/acetaminophen", "opioid"),
+        ("Hydrocodone 10/325mg #90", "hydrocodone/acetaminophen", "opioid"),
+        ("Hysingla ER 30mg #30", "hydrocodone", "opioid"),
+        ("Percocet 10/325 #120", "oxycodone/acetaminophen", "opioid"),
+        ("Oxycodone 10/325mg #90", "oxycodone/acetaminophen", "opioid"),
+        ("OxyContin 20mg #60", "oxycodone", "opioid"),
+        ("Ultracet 37.5/325mg #60", "tramadol/acetaminophen", "opioid"),
+        ("Tramadol ER 150mg #30", "tramadol", "opioid"),
+        ("Tylenol #3 #60", "acetaminophen/codeine", "opioid"),
+        ("Butrans patch 10mcg/hr #4", "buprenorphine", "opioid"),
+        ("Fentanyl 25mcg/hr transdermal patch #10", "fentanyl", "opioid"),
+        ("Naproxen sodium 550mg #60", "naproxen", "nsaid"),
+        ("Anaprox DS 550mg #60", "naproxen", "nsaid"),
+        ("Celebrex 200mg #30", "celecoxib", "nsaid"),
+        ("Voltaren gel 1% 100g", "diclofenac", "topical_analgesic"),
+        ("Flector patches #30", "diclofenac", "topical_analgesic"),
+        ("Pennsaid 2% solution", "diclofenac", "topical_analgesic"),
+        ("Lidoderm 5% patch #30", "lidocaine", "topical_analgesic"),
+        ("Terocin patches #30", "lidocaine/menthol", "topical_analgesic"),
+        ("Flurbiprofen 20% cream 120gm", "flurbiprofen", "topical_analgesic"),
+        (
+            "Compounded cream: Flurbiprofen 20%/Cyclobenzaprine 4%/Lidocaine 5%",
+            "flurbiprofen/cyclobenzaprine/lidocaine",
+            "topical_analgesic",
+        ),
+        (
+            "Ketoprofen/Gabapentin/Lidocaine compound 240gm",
+            "ketoprofen/gabapentin/lidocaine",
+            "topical_analgesic",
+        ),
+        ("Compounded Ketoprofen/Gabapentin 10% #1", "ketoprofen/gabapentin", "compound"),
+        ("Topical cream 240gm", None, "topical_analgesic"),
+        ("Soma 350mg #60", "carisoprodol", "muscle_relaxant"),
+        ("Fexmid 7.5mg #60", "cyclobenzaprine", "muscle_relaxant"),
+        ("Lyrica 75mg #60", "pregabalin", "anticonvulsant"),
+        ("Cymbalta 60mg #30", "duloxetine", "antidepressant"),
+        ("Xanax 0.5mg #30", "alprazolam", "benzodiazepine"),
+        ("Ambien 10mg #30", "zolpidem", "sleep_aid"),
+        ("Prilosec 20mg #60", "omeprazole", "proton_pump_inhibitor"),
+        ("Theramine #90", "theramine", "other_drug"),
+    ],
+)
+def test_medications_by_brand_or_generic_name_and_class(request_text, generic, drug_class):
+    found = read_drug(request_text, DEFAULT_VOCABULARY)
+    assert found is not None
+    assert (found[0].generic, found[0].drug_class) == (generic, drug_class)
+    assert "medication" in DEFAULT_VOCABULARY.matcher("treatment").slugs(request_text)
+
+
+def test_every_treatment_has_one_official_category():
+    categories = {t.slug for t in DEFAULT_VOCABULARY.terms("category")}
+    for term in DEFAULT_VOCABULARY.terms("treatment"):
+        assert term.category in categories, term.slug
+    assert categories_of(["chiropractic", "physical_therapy"], DEFAULT_VOCABULARY) == [
+        "rehabilitation"
+    ]
+    assert categories_of(
+        ["bone_growth_stimulator", "orthotics", "hot_cold_therapy"], DEFAULT_VOCABULARY
+    ) == ["dmepos"]
+
+
+def test_a_medication_item_carries_its_drug_and_category():
+    text = letter("002").replace(
+        "TPI 20553 X6 in the Right Lumbar Paraspinals", "Norco 10/325mg #120"
+    )
+    item = parse_letter(text).to_dict()["items"][1]
+    assert item["request"].startswith("Norco 10/325mg #120")
+    assert item["categories"] == ["pharmaceuticals"]
+    assert item["drug"] == {"generic": "hydrocodone/acetaminophen", "class": "opioid"}
+    assert text[slice(*item["spans"]["drug"])] == "Norco"
+    assert parse_letter(letter("002")).to_dict()["items"][1]["drug"] is None
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,9 @@ class Value(NamedTuple):
 _AGE = re.compile(r"(?<!\d)(\d{1,3})\s*-?\s*(?:years?|yrs?|y/?o)\b(?:\s*-?\s*old)?", re.I)
 _AGE_ALT = re.compile(r"\b(?:aged?|age\s+of)\s+(\d{1,3})\b", re.I)
 _SEX_WORD = re.compile(r"\b(?P<f>female|woman|lady|girl)\b|\b(?P<m>male|man|gentleman|boy)\b", re.I)
-_FEMALE_PRONOUN = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
-_MALE_PRONOUN = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
+# Pronouns, not the boilerplate's "he/she" or "his/her"
+_FEMALE_PRONOUN = re.compile(r"(?<![\w/])(?:she|her|hers|herself)(?![\w/])", re.I)
+_MALE_PRONOUN = re.compile(r"(?<![\w/])(?:he|him|his|himself)(?![\w/])", re.I)
 
 
 def read_age(flat: str, start: int, end: int) -> Value | None:
@@ -41,11 +42,12 @@ def read_sex(flat: str, start: int, end: int, age: Value | None) -> Value | None
         m = _SEX_WORD.search(flat, a, b)
         if m:
             return Value("female" if m["f"] else "male", m.start(), m.end())
+    # pronouns for the patient outnumber those for a doctor mentioned in passing
     she = list(_FEMALE_PRONOUN.finditer(flat, start, end))
     he = list(_MALE_PRONOUN.finditer(flat, start, end))
-    if len(she) >= 2 and not he:
+    if len(she) >= 2 and len(she) >= 3 * len(he):
         return Value("female", she[0].start(), she[0].end())
-    if len(he) >= 2 and not she:
+    if len(he) >= 2 and len(he) >= 3 * len(she):
         return Value("male", he[0].start(), he[0].end())
     return None
 
@@ -444,6 +446,23 @@ _GENERIC_STEROID = re.compile(r"(?:cortico)?steroid|cortisone", re.I)
 _AFTER = re.compile(
     r"\b(?:after|following|post-?|status\s+post)\s*(?:the\s+|his\s+|her\s+)?$", re.I
 )
+# A surgery an item is only *related to*: "Associated surgical service: sling", "replacement TENS
+# pads", "physical therapy following the right knee arthroscopy", "cold therapy unit for the
+# planned repair". Read so only when the request names something else it asks for.
+_RELATED_SURGERY = frozenset({"surgical", "replacement"})
+_CONTEXT_OF_SURGERY = re.compile(
+    r"\b(?:after|following|post-?\s*(?:op(?:erative(?:ly)?)?)?|status\s+post|s/p|prior\s+to|before"
+    r"|pre-?\s*(?:op(?:erative(?:ly)?)?)?|for\s+(?:the|his|her|a|an|planned|scheduled|upcoming))"
+    r"\s+(?:[\w/-]+\s+){0,4}$",
+    re.I,
+)
+
+
+def _related_surgery(s: str, f) -> bool:
+    """Whether the surgery found at ``f`` is what the item is for, not what it asks."""
+    if s[f.start : f.end].lower() in _RELATED_SURGERY:
+        return True
+    return _CONTEXT_OF_SURGERY.search(s, max(0, f.start - 60), f.start) is not None
 
 
 def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
@@ -455,10 +474,13 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     if "radiofrequency_ablation" in slugs:
         drop.add("surgery")
     spinal = bool(slugs & _SPINAL_INJECTIONS)
+    if slugs - {"surgery"}:
+        drop |= {f for f in found if f.slug == "surgery" and _related_surgery(s, f)}
     out = [
         (f.slug, f.start, f.end)
         for f in found
         if f.slug not in drop
+        and f not in drop
         # "transforaminal epidural | steroid injection": the steroid is the epidural's
         and not (spinal and f.slug == "joint_injection" and _GENERIC_STEROID.match(s, f.start))
         # "home health care after surgery" asks for home health, not surgery

@@ -46,6 +46,13 @@ _ITEM_SENTENCE = re.compile(
     r"\s*\.",
     re.I,
 )
+# The fallback's: "the request for X is (not) medically necessary" anywhere, numbered or not.
+_LOOSE_SENTENCE = re.compile(
+    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)?(?:the\s+)?(?:retrospective\s+|prospective\s+)?requests?"
+    r"\s+for\s+(?P<request>(?:[^.]|\.(?=\S)){3,300}?)\s+(?:is|are|was|were)\s+(?P<neg>not\s*)?"
+    r"medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?\s*\.",
+    re.I,
+)
 # Early letters then take each item up again: "1) Regarding the request for a 28 day ...:"
 _REGARDING = re.compile(
     r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)?Regarding\s+the\s+requests?\s+for\s+(?:(?:a|an|the)\s+)?"
@@ -148,11 +155,13 @@ def _wrapped_start(text: str, lo: int, req_start: int) -> int:
     return req_start
 
 
-def _sentence_items(flat: str, start: int, end: int) -> list[ItemBlock]:
+def _sentence_items(
+    flat: str, start: int, end: int, sentence: re.Pattern[str] = _ITEM_SENTENCE
+) -> list[ItemBlock]:
     """Items stated as "1. X is (not) medically necessary and appropriate." (older letters)."""
     found: list[ItemBlock] = []
     seen: dict[str, ItemBlock] = {}
-    for m in _ITEM_SENTENCE.finditer(flat, start, end):
+    for m in sentence.finditer(flat, start, end):
         request, cut = _clean_request(m["request"])
         if not request:
             continue
@@ -287,3 +296,12 @@ def find_item_blocks(ft: FlatText, sections: dict[str, Section]) -> list[ItemBlo
     if not blocks and "issue" in sections:
         blocks = _issue_items(ft.flat, sections["issue"])
     return blocks
+
+
+def fallback_item_blocks(ft: FlatText) -> list[ItemBlock]:
+    """Items of a letter whose decisions section could not be read item by item: any
+    "...: Upheld" line, else any "the request for X is (not) medically necessary" sentence,
+    anywhere in the letter."""
+    return _heading_items(ft, 0, len(ft.flat)) or _sentence_items(
+        ft.flat, 0, len(ft.flat), _LOOSE_SENTENCE
+    )

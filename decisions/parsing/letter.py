@@ -39,6 +39,7 @@ from .items import (
     adopted,
     adopts,
     conclusion,
+    fallback_item_blocks,
     find_item_blocks,
     labelled_parts,
 )
@@ -232,6 +233,14 @@ class _Reader:
     # --- items
 
     def items(self, blocks: list[ItemBlock], dx_span, summary) -> list[Item]:
+        if not blocks and _IMR_SIGNAL.search(self.flat):
+            blocks = fallback_item_blocks(self.ft)
+            if blocks:
+                self.warn(
+                    "items",
+                    "the decisions section could not be read item by item; the items were read "
+                    "from decision lines and sentences found elsewhere in the letter",
+                )
         if not blocks:
             if not _IMR_SIGNAL.search(self.flat):
                 raise ParseError(

@@ -16,7 +16,7 @@ from decisions.parsing import (
     parse_unguarded,
 )
 from decisions.parsing.citations import parse_page_list
-from decisions.parsing.fields import categories_of, read_drug, read_quantity
+from decisions.parsing.fields import categories_of, read_drug, read_quantity, read_treatments
 from decisions.parsing.vocab import DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +255,78 @@ def test_quantities(request_text, quantity):
 )
 def test_vocabulary_aliases(kind, phrase, slug):
     assert slug in DEFAULT_VOCABULARY.matcher(kind).slugs(phrase)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "treatments"),
+    [
+        ("Associated surgical service: post-operative physical therapy x12", ["physical_therapy"]),
+        ("Associated surgical service: shoulder sling", ["dme"]),
+        ("Associated surgical service: cold therapy unit 7 day rental", ["hot_cold_therapy"]),
+        ("Physical therapy following the right knee arthroscopy", ["physical_therapy"]),
+        ("Cold therapy unit for the planned rotator cuff repair", ["hot_cold_therapy"]),
+        ("Replacement TENS patches", ["tens"]),
+        ("Right total knee replacement", ["surgery"]),
+        ("Right carpal tunnel release", ["surgery"]),
+        ("Labs: CBC, CMP, PT/PTT", ["lab_test"]),
+        ("PT/INR", ["lab_test"]),
+        ("PT 2x4 for the lumbar spine", ["physical_therapy"]),
+        ("Tennis elbow band", ["dme"]),
+        ("Pre-operative EKG", ["lab_test"]),
+    ],
+)
+def test_treatments_read_in_context_not_from_a_keyword(request_text, treatments):
+    assert [slug for slug, _, _ in read_treatments(request_text, DEFAULT_VOCABULARY)] == treatments
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "No section of the MTUS was applicable. Decision based on Non-MTUS Citation ODG.",
+        "The MTUS is silent on this issue. Decision based on Non-MTUS Citation ODG.",
+        "The Claims Administrator did not base its decision on the MTUS. Decision based on "
+        "Non-MTUS Citation Official Disability Guidelines (ODG).",
+    ],
+)
+def test_a_guideline_the_reviewer_did_not_rely_on_is_not_cited(sentence):
+    text = letter("002").replace(
+        "Claims Administrator guideline: Decision based on MTUS Chronic Pain Treatment Guidelines "
+        "\n\nPhysical Medicine.",
+        f"Claims Administrator guideline: {sentence}",
+        1,
+    )
+    assert f"guideline: {sentence}" in text
+    cited = [c.guideline for c in parse_letter(text).items[0].citations if c.source != "maximus"]
+    assert "mtus" not in cited and "odg" in cited
+
+
+def test_a_letter_whose_decisions_cannot_be_read_item_by_item_still_lands_with_a_warning():
+    text = letter("001").replace(
+        "PHYSICAL THERAPY 2 X 6 FOR THE CERVICAL SPINE:  Upheld",
+        "The request for physical therapy 2 x 6 for the cervical spine is not medically necessary.",
+    )
+    assert "Upheld" not in text
+    parsed = parse_letter(text)
+    assert [(i.request, i.outcome) for i in parsed.items] == [
+        ("physical therapy 2 x 6 for the cervical spine", "upheld")
+    ]
+    assert parsed.items[0].treatments == ["physical_therapy"]
+    assert parsed.patient.age == 59
+    assert any(w.field == "items" for w in parsed.warnings)
+
+
+def test_sex_from_pronouns_where_no_word_says_it():
+    text = letter("002")
+    parsed = parse_letter(text)
+    age = str(parsed.patient.age)
+    no_word = re.sub(r"\b(?:fe)?male\b", "person", text)
+    no_word = re.sub(
+        r"\b(?:[Hh]e|[Hh]is|[Hh]im)\b",
+        lambda m: {"he": "she", "He": "She", "his": "her", "His": "Her", "him": "her"}[m.group()],
+        no_word,
+    )
+    assert age in no_word
+    assert parse_letter(no_word).patient.sex == "female"
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,8 @@ RESULT_FIELDS = [
     "body_regions_inferred",
     "laterality",
     "quantity",
+    "drug_id",
+    "drug_class",
     "determination__case_number",
     "determination__patient_age",
     "determination__patient_sex",

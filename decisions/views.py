@@ -167,6 +167,8 @@ def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
         "request": item.request,
         "outcome": item.outcome,
         "treatments": [t.slug for t in item.treatments.all()],
+        "categories": list(dict.fromkeys(t.category for t in item.treatments.all())),
+        "drug": {"generic": item.drug_id, "class": item.drug_class} if item.drug_class else None,
         "body_regions": [r.slug for r in item.body_regions.all()],
         "body_regions_inferred": item.body_regions_inferred,
         "laterality": item.laterality or None,

@@ -19,6 +19,12 @@ Transform = Callable[[str, random.Random], str]
 
 _OUTCOME_LINE = re.compile(r":\s*(?:upheld|overturned)\s*\.?\s*$", re.I)
 _CASE = re.compile(r"\b(?:CM\d{2}-\d{7}|IMR\s+\d{2}-\d{6})\b")
+# Page furniture already in a letter: a line of its own wherever the text is wrapped again.
+_FURNITURE = re.compile(
+    r"\s*(?:Page\s+\d+\s+of\s+\d+|(?:Final Determination Letter for )?(?:IMR )?(?:Case Number:? )?"
+    r"(?:CM\d{2}-\d{7}|IMR\s+\d{2}-\d{6}))\s*",
+    re.I,
+)
 
 
 def crlf(text: str, rng: random.Random) -> str:
@@ -51,11 +57,12 @@ def _paragraphs(text: str) -> tuple[list[list[str]], list[int], int]:
     paragraphs: list[list[str]] = [[]]
     after: list[int] = []
     for line, gap in content:
-        if _is_heading(line) and paragraphs[-1]:  # a heading starts a paragraph...
+        alone = _is_heading(line) or _FURNITURE.fullmatch(line) is not None
+        if alone and paragraphs[-1]:  # a heading starts a paragraph...
             after.append(usual)
             paragraphs.append([])
         paragraphs[-1].append(line)
-        if gap > usual or _is_heading(line) or len(line.strip()) < short:  # ...and ends it
+        if gap > usual or alone or len(line.strip()) < short:  # ...and ends it
             after.append(gap)
             paragraphs.append([])
     if not paragraphs[-1]:
@@ -65,16 +72,29 @@ def _paragraphs(text: str) -> tuple[list[list[str]], list[int], int]:
     return paragraphs, after, usual
 
 
+def _joined(lines: list[str]) -> str:
+    """A paragraph's lines as one, a word the letter hyphenated at a line end whole again."""
+    out = ""
+    for line in (line.strip() for line in lines):
+        if re.search(r"[A-Za-z]{2}-$", out) and re.match(r"[a-z]{2}", line):
+            out = out[:-1] + line
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
 def rewrap(text: str, rng: random.Random, width: int | None = None) -> str:
     """Every paragraph, item headings included, wrapped again at one width from 40 to 140."""
     width = width or rng.randint(40, 140)
     paragraphs, after, usual = _paragraphs(text)
     out = []
     for lines, gap in zip(paragraphs, after, strict=True):
-        words = " ".join(line.strip() for line in lines)
-        wrapped = textwrap.wrap(words, width, break_long_words=False, break_on_hyphens=False) or [
-            ""
-        ]
+        words = _joined(lines)
+        if _FURNITURE.fullmatch(words):  # a page's header or footer stays one line
+            wrapped = [words]
+        else:
+            wrapped = textwrap.wrap(words, width, break_long_words=False, break_on_hyphens=False)
+        wrapped = wrapped or [""]
         out.append(("\n" * (usual + 1)).join(wrapped) + "\n" * (gap + 1))
     return "".join(out)
 

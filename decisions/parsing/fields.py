@@ -55,7 +55,10 @@ def read_sex(flat: str, start: int, end: int, age: Value | None) -> Value | None
 _DOI_LABEL = re.compile(rf"\bDate\s+of\s+Injury\s*:\s*(?P<d>{DATE_RE})", re.I)
 _DOI_PROSE = re.compile(
     rf"\b(?:date\s+of\s+(?:the\s+)?injury|DOI)\s*(?:of|was|is|on|:)?\s*(?P<d>{DATE_RE})"
-    rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})",
+    rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})"
+    # how it happened, in the sentence that says when: "was struck by a falling box on 8/21/2014"
+    rf"|\b(?:struck|fell|slipped|tripped|twisted|lifting|lifted|hurt|accident|incident|assault"
+    rf"\w*|collision|crash)\b[^.]{{0,100}}?\bon\s+(?P<d3>{DATE_RE})",
     re.I,
 )
 
@@ -72,7 +75,7 @@ def read_date_of_injury(
     if m and (v := _date_value(m, "d")):
         return v
     for m in _DOI_PROSE.finditer(flat, *summary):
-        v = _date_value(m, "d" if m["d"] else "d2")
+        v = _date_value(m, next(g for g in ("d", "d2", "d3") if m[g]))
         if v:
             return v
     return None
@@ -287,13 +290,28 @@ def split_diagnoses(text: str) -> list[str]:
     parts = [items[i] for i in range(2, len(items), 2)] if numbered else [text]
     out: list[str] = []
     for part in parts:
-        for chunk in [part] if numbered else re.split(r"\s*;\s*|,\s+", part):
+        # a list with semicolons keeps its commas inside a diagnosis ("herniation, right
+        # greater than left; spondylosis")
+        separator = r"\s*;\s*" if ";" in part else r"\s*;\s*|,\s+"
+        for chunk in [part] if numbered else re.split(separator, part):
             chunk = re.sub(r"^(?:and|or|as well as|also)\s+", "", chunk.strip(" .,:"), flags=re.I)
+            if out and _QUALIFIER.fullmatch(chunk):  # "syndrome, right worse than left"
+                out[-1] = f"{out[-1]}, {chunk}"
+                continue
             for d in _split_and(chunk) if chunk else []:
                 d = d.strip(" .,:;")
                 if d and len(d) < 200:
                     out.append(d)
     return list(dict.fromkeys(out))
+
+
+# What qualifies the diagnosis before it, after a comma: a side, a degree, a course.
+_QUALIFIER = re.compile(
+    r"(?:left|right|bilateral(?:ly)?|(?:left|right)\s+(?:greater|worse|more)\s+than\s+"
+    r"(?:left|right)|(?:mild|moderate|severe)(?:\s+(?:to|and)\s+(?:moderate|severe))?|unspecified"
+    r"|(?:chronic|acute|resolved|improved|recurrent)|(?:left|right)\s+(?:side|sided|dominant))",
+    re.I,
+)
 
 
 def read_diagnoses(flat: str, start: int, end: int) -> tuple[list[str], tuple[int, int] | None]:
@@ -458,6 +476,10 @@ _CONTEXT_OF_SURGERY = re.compile(
 )
 
 
+_GUIDANCE = frozenset({"ultrasound", "xray", "ct", "mri"})
+_GUIDED = re.compile(r"[\s-]*(?:guid(?:ance|ed)|localization)\b", re.I)
+
+
 def _related_surgery(s: str, f) -> bool:
     """Whether the surgery found at ``f`` is what the item is for, not what it asks."""
     if s[f.start : f.end].lower() in _RELATED_SURGERY:
@@ -476,6 +498,8 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     spinal = bool(slugs & _SPINAL_INJECTIONS)
     if slugs - {"surgery"}:
         drop |= {f for f in found if f.slug == "surgery" and _related_surgery(s, f)}
+    if slugs - _GUIDANCE:  # "injection under ultrasound guidance": the imaging is the injection's
+        drop |= {f for f in found if f.slug in _GUIDANCE and _GUIDED.match(s, f.end)}
     out = [
         (f.slug, f.start, f.end)
         for f in found

@@ -34,7 +34,19 @@ _ITEM_OUTCOME = re.compile(
     rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
 )  # run on the lower-case text
 _WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
-_ENUMERATION = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]\s+", re.I)
+_ENUMERATION = re.compile(
+    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}\s*[.):-]?|(?:\d{1,2}|[a-z])\s*[.)])\s+",
+    re.I,
+)
+# "Determination:  OVERTURNED" on a line of its own: the request is the line above.
+_OUTCOME_LABEL = re.compile(
+    r"^\s*(?:(?:final|imr)\s+)?(?:determination|decision|outcome|result|finding)s?\s*$", re.I
+)
+# A line that leads into a request wrapped below it, though it ends with a colon.
+_REQUEST_LEAD = re.compile(
+    r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?)\s*:\s*$",
+    re.I,
+)
 _LINE_END_OK = re.compile(r"[.:;?!)\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
 # "1. Urine drug screen is not medically necessary and appropriate."
 # (early letters: "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
@@ -73,8 +85,8 @@ _LABEL_BEFORE_COLON = re.compile(
     r"(?<![a-z0-9_])(?:"
     rf"(?P<ca>claims\s+administrator(?:'s)?\s+guidelines?|{_GUIDELINES_RELIED}\s+claims\s+"
     r"administrator[^:]{0,60}?)"
-    rf"|(?P<max>maximus\s+guidelines?|{_GUIDELINES_RELIED}\s+(?:expert|professional|medical|"
-    r"independent)\s+reviewer[^:]{0,60}?)"
+    rf"|(?P<max>maximus\s+guidelines?|{_GUIDELINES_RELIED}\s+(?:(?:expert|professional|medical|"
+    r"independent)\s+)?reviewer[^:]{0,60}?)"
     r"|(?P<rationale>decision\s+rationale|rationale\s+for\s+(?:the\s+)?decision|rationale)"
     r")\s*$"
 )  # run on the lower-case text
@@ -118,6 +130,10 @@ def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
         line = text[line_start : m.start()]
         req_start = line_start + len(line) - len(line.lstrip())
         req_end = line_start + len(line.rstrip())
+        if _OUTCOME_LABEL.match(line):  # the outcome's label: the request stands above it
+            req_end = len(text[o_start:line_start].rstrip()) + o_start
+            req_start = max(o_start, text.rfind("\n", o_start, req_end) + 1)
+            req_start += len(text[req_start:req_end]) - len(text[req_start:req_end].lstrip())
         if req_end <= req_start:
             continue
         req_start = _wrapped_start(text, o_start, req_start)
@@ -149,7 +165,9 @@ def _wrapped_start(text: str, lo: int, req_start: int) -> int:
         above_end = len(text[lo:before].rstrip()) + lo if before > lo else 0
         above_start = max(lo, text.rfind("\n", lo, above_end) + 1)
         above = text[above_start:above_end]
-        if before <= lo or not above.strip() or _LINE_END_OK.search(above) or is_heading(above):
+        if before <= lo or not above.strip() or is_heading(above):
+            break
+        if _LINE_END_OK.search(above) and not _REQUEST_LEAD.search(above):
             break
         req_start = above_start + len(above) - len(above.lstrip())
     return req_start

@@ -64,6 +64,12 @@ _IMR_SIGNAL = re.compile(
     r"|Utilization\s+Review)\b",
     re.I,
 )
+# What closes a letter after its last rationale: never part of it.
+_CLOSING = re.compile(
+    r"\s(?:This\s+(?:determination|decision)\s+is\s+final|In\s+accordance\s+with\s+(?:the\s+)?"
+    r"(?:California\s+)?Labor\s+Code|Sincerely,|cc:\s)",
+    re.I,
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 
 
@@ -145,6 +151,12 @@ class _Reader:
     ) -> tuple[Value | None, Value | None, Value | None]:
         """The case number, date assigned and UR denial date, as found (or None)."""
         case_number = read_case_number(self.flat, *header)
+        running = None
+        if case_number is None:  # a running header's, on every page (the normaliser drops it)
+            for line, start, _ in self.ft.furniture:
+                if found := read_case_number(line, 0, len(line)):
+                    running = Value(found.value, start + found.start, start + found.end)
+                    break
         date_assigned = read_date_assigned(self.flat, *header)
         decisions = self.sections.get("decisions")
         intro = (decisions.body_start, blocks[0].head) if decisions and blocks else (0, 0)
@@ -158,6 +170,9 @@ class _Reader:
                 self.span(name, v.start, v.end)
         if ur is None and case_number is not None:
             self.warn("ur_date", "the header has no UR denial date")
+        if running is not None:
+            case_number = running
+            self.spans["case_number"] = (running.start, running.end)  # offsets of the original
         return case_number, date_assigned, ur
 
     def diagnoses(self, summary: Bounds) -> tuple[list[str], Bounds | None]:
@@ -261,8 +276,9 @@ class _Reader:
             if any(slug in _SPINE for slug, _, _ in found):
                 # "lumbar radiculopathy into the left lower extremity" is a spine's
                 found = [f for f in found if f[0] not in ("upper_extremity", "lower_extremity")]
-            if found:
-                return [(slug, s + dx_span[0], e + dx_span[0]) for slug, s, e in found]
+            if found:  # the first diagnosis's region: letters name the main diagnosis first
+                slug, s, e = found[0]
+                return [(slug, s + dx_span[0], e + dx_span[0])]
         counts: dict[str, list[tuple[int, int]]] = {}
         for f in self.vocab.matcher("body_region").finditer(self.flat, *summary):
             counts.setdefault(f.slug, []).append((f.start, f.end))
@@ -322,6 +338,8 @@ class _Reader:
     def item_rationale(self, item: Item, bounds: Bounds | None) -> None:
         if bounds is not None:
             s, e = bounds
+            if closing := _CLOSING.search(self.flat, s, e):  # the letter's end, after the last
+                e = closing.start()
             text = self.flat[s:e].strip()
             if text:
                 item.rationale = self.ft.written(text, s, e)

@@ -73,27 +73,41 @@ _CASE = (
 )
 _FURNITURE_LINE = re.compile(rf"[ ]*(?:(?P<page>{_PAGE})|(?P<case>{_CASE}(?:[ |,-]+{_PAGE})?))[ ]*")
 _PAGE_OF = re.compile(r"page\s+\d")
-_CASE_NUMBER = re.compile(r"(\d\d)(?<![0-9]\d\d)\s*-\s*(\d{5,8})(?![0-9])")
+# A case number's "13-0000001" (CM13-..., IMR 13-...), found from its dash: far faster than from
+# its digits in a text full of dates.
+_CASE_NUMBER = re.compile(r"-(?<=[^0-9]\d\d-)(\d{5,8})(?![0-9])")
 # A word hyphenated across a line end: the hyphen, the line break and any blank lines and indent
 # after it, before a lower-case letter ("medi-\n\ncally" is "medically").
-_HYPHENATED = re.compile(r"-(?<=[A-Za-z]{2}-)[ ]*\n(?:[ ]*\n)*[ ]*(?=[a-z]{2})")
+# A suspended hyphen ("short- and long-term") is not a broken word.
+_HYPHENATED = re.compile(
+    r"-(?<=[A-Za-z]{2}-)[ ]*\n(?:[ ]*\n)*[ ]*(?=[a-z]{2})(?!(?:and|or|nor|to)\b)"
+)
 
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
 
 class Normalised:
     """``text`` normalised for reading, ``written`` the same but with the letter's own quotes and
-    dashes (offset for offset), and ``orig(i)`` the offset in the original of offset ``i``."""
+    dashes (offset for offset), and ``orig(i)`` the offset in the original of offset ``i``.
 
-    __slots__ = ("_maps", "original", "text", "written")
+    ``furniture``: the page furniture lines removed, as (line, original start, original end),
+    for a reader that wants what a running header says (its case number).
+    """
+
+    __slots__ = ("_maps", "furniture", "original", "text", "written")
 
     def __init__(self, original: str) -> None:
         self.original = original
         text = original.translate(_WHITESPACE)
         # each pass's offset map, the last pass's first: orig() walks back through them
         self._maps: list[tuple[list[int], list[int]]] = []
+        self.furniture: list[tuple[str, int, int]] = []
         for edits_of in (_character_edits, _furniture_edits, _hyphen_edits):
             edits = edits_of(text)
+            if edits_of is _furniture_edits:
+                self.furniture = [
+                    (text[a:b], self.orig(a), self.orig(b - 1) + 1) for a, b, _ in edits
+                ]
             if edits:
                 text, breaks = _apply(text, edits)
                 self._maps.insert(0, breaks)
@@ -156,28 +170,40 @@ def _fold(written: str) -> str:
 
 def _furniture_edits(text: str) -> list[Edit]:
     """Lines to drop: every "Page N of M" footer, and lines of a case number alone (with the
-    letter's name, a page number) where the letter has given that case number above. The line
-    break stays, so the line above still ends there."""
+    letter's name, a page number) where the letter has given that case number above or that
+    follow a page footer (the next page's running header). The line break stays, so the line
+    above still ends there."""
     lower = lower_same_length(text)
-    numbers = [(m.start(), m[1] + m[2]) for m in _CASE_NUMBER.finditer(lower)]
+    numbers = [(m.start() - 2, _case_key(lower, m)) for m in _CASE_NUMBER.finditer(lower)]
     cues = [m.start() for m in _PAGE_OF.finditer(lower)] + [at for at, _ in numbers]
     first_seen: dict[str, int] = {}
     for at, number in numbers:
         first_seen.setdefault(number, at)
-    drops: dict[int, Edit] = {}
+    lines = {}  # start -> (end, match) of each line that is furniture by its shape
     for at in cues:
         start = lower.rfind("\n", 0, at) + 1
-        end = lower.find("\n", at)
-        end = len(lower) if end < 0 else end
-        m = _FURNITURE_LINE.fullmatch(lower, start, end)
-        if m is None or start in drops:
+        if start not in lines:
+            end = lower.find("\n", at)
+            end = len(lower) if end < 0 else end
+            lines[start] = (end, _FURNITURE_LINE.fullmatch(lower, start, end))
+    drops, footer_end = [], None
+    for start, (end, m) in sorted(lines.items()):
+        if m is None:
             continue
-        if m["case"] is not None:
-            number = _CASE_NUMBER.search(m["case"])
-            if number is None or first_seen[number[1] + number[2]] >= start:
+        if m["case"] is not None and not _PAGE_OF.search(lower, start, end):
+            number = _CASE_NUMBER.search(lower, m.start("case"), m.end("case"))
+            given_above = number is not None and first_seen[_case_key(lower, number)] < start
+            after_footer = footer_end is not None and not lower[footer_end:start].strip()
+            if not (given_above or after_footer):
                 continue
-        drops[start] = (start, end, "")
-    return sorted(drops.values())
+        else:
+            footer_end = end
+        drops.append((start, end, ""))
+    return drops
+
+
+def _case_key(text: str, m: re.Match[str]) -> str:
+    return text[m.start() - 2 : m.start()] + m[1]
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

@@ -87,6 +87,11 @@ class FlatText:
         i = self.flat.find(value, start, end)
         return value if i < 0 else self.flat_written[i : i + len(value)]
 
+    @property
+    def furniture(self) -> list[tuple[str, int, int]]:
+        """The page furniture lines the normaliser removed, with their original spans."""
+        return self._norm.furniture
+
     def text_span(self, start: int, end: int) -> tuple[int, int]:
         """(start, end) in ``text`` of the flat slice [start, end)."""
         if end <= start:

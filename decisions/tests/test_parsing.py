@@ -16,7 +16,14 @@ from decisions.parsing import (
     parse_unguarded,
 )
 from decisions.parsing.citations import parse_page_list
-from decisions.parsing.fields import categories_of, read_drug, read_quantity, read_treatments
+from decisions.parsing.fields import (
+    categories_of,
+    read_drug,
+    read_quantity,
+    read_treatments,
+    split_diagnoses,
+)
+from decisions.parsing.normalise import Normalised
 from decisions.parsing.vocab import DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,6 +320,71 @@ def test_a_letter_whose_decisions_cannot_be_read_item_by_item_still_lands_with_a
     assert parsed.items[0].treatments == ["physical_therapy"]
     assert parsed.patient.age == 59
     assert any(w.field == "items" for w in parsed.warnings)
+
+
+def test_diagnoses_keep_their_own_commas_in_a_list_with_semicolons():
+    assert split_diagnoses(
+        "cervical disc herniation with radiculopathy, right greater than left; cervical "
+        "spondylosis; myofascial pain"
+    ) == [
+        "cervical disc herniation with radiculopathy, right greater than left",
+        "cervical spondylosis",
+        "myofascial pain",
+    ]
+    assert split_diagnoses(
+        "bilateral carpal tunnel syndrome, right worse than left, and tendinitis"
+    ) == [
+        "bilateral carpal tunnel syndrome, right worse than left",
+        "tendinitis",
+    ]
+
+
+def test_imaging_that_guides_an_injection_is_not_a_request_of_its_own():
+    found = read_treatments(
+        "Trigger point injections x4 under ultrasound guidance", DEFAULT_VOCABULARY
+    )
+    assert [slug for slug, _, _ in found] == ["trigger_point_injection"]
+
+
+def test_a_suspended_hyphen_at_a_line_end_is_not_a_broken_word():
+    assert Normalised("short-\nand long-term goals; medi-\ncally").text == (
+        "short-\nand long-term goals; medically"
+    )
+
+
+def test_a_professional_review_with_determination_lines_and_a_closing_paragraph():
+    text = (
+        "MEDICAL PROFESSIONAL REVIEW\n\nIMR Case Number: CM15-0114720\n\nCLINICAL SUMMARY:\n"
+        "The patient is a 39 year old woman injured on 10/30/2012.\n\nISSUE AT DISPUTE:\n"
+        "1. Cognitive behavioral therapy, 6 sessions\n\nDETERMINATION AND RATIONALE:\n\n"
+        "Issue 1.  Cognitive behavioral therapy, 6 sessions\nDetermination:  OVERTURNED\n"
+        "Guideline(s) relied upon by the Reviewer: Decision based on MTUS Chronic Pain Treatment "
+        "Guidelines Behavioral interventions Page(s): 23.\nRationale: The MTUS recommends it. The "
+        "request is medically necessary.\n\nThis determination is final and binding.\n"
+    )
+    (item,) = parse_letter(text).items
+    assert (item.request, item.outcome) == (
+        "Cognitive behavioral therapy, 6 sessions",
+        "overturned",
+    )
+    assert item.rationale == "The MTUS recommends it. The request is medically necessary."
+    assert [(c.source, c.guideline, c.pages) for c in item.citations] == [
+        ("maximus", "mtus_chronic_pain", [(23, 23)])
+    ]
+
+
+def test_a_case_number_given_only_by_the_running_header_is_read():
+    text = letter("001")
+    lines = text.split("\n")
+    header = "Final Determination Letter for IMR Case Number CM15-0208841"
+    paged = "\n".join([*lines[:40], "Page 1 of 2", header, *lines[40:]])
+    parsed = parse_letter(paged)
+    assert parsed.case_number == "CM15-0208841"
+    assert header not in " ".join(i.rationale or "" for i in parsed.items) + (
+        parsed.case_summary or ""
+    )
+    s, e = parsed.spans["case_number"]
+    assert paged[s:e] == "CM15-0208841"
 
 
 def test_sex_from_pronouns_where_no_word_says_it():

@@ -179,6 +179,7 @@ class Vocabulary:
     def __init__(self, tables: Mapping[str, tuple[Term, ...]]) -> None:
         self.tables = {k: tuple(v) for k, v in tables.items()}
         self._matchers: dict[str, Matcher] = {}
+        self._by_slug: dict[str, dict[str, Term]] = {}
 
     def terms(self, kind: str) -> tuple[Term, ...]:
         return self.tables[kind]
@@ -195,7 +196,12 @@ class Vocabulary:
             self.matcher(kind)
 
     def term(self, kind: str, slug: str) -> Term | None:
-        return next((t for t in self.tables[kind] if t.slug == slug), None)
+        by_slug = self._by_slug.get(kind)
+        if by_slug is None:  # the first of a slug wins, as the tables list them
+            by_slug = self._by_slug[kind] = {}
+            for t in reversed(self.tables[kind]):
+                by_slug[t.slug] = t
+        return by_slug.get(slug)
 
     def with_extra_aliases(self, extra: Mapping[str, Mapping[str, Iterable[str]]]) -> Vocabulary:
         """A new vocabulary with more aliases, e.g. ``{"body_region": {"lumbar_spine": ["L/S"]}}``.

@@ -55,6 +55,10 @@ _PUNCTUATION = str.maketrans(
         "\u2212": "-",  # minus
     }
 )
+# Found by a class scan and replaced one by one: str.translate walks every character of a text
+# with one non-ASCII character in it, which is slower when, as usual, there are few to change.
+_WHITESPACE_RE = re.compile("[" + re.escape("".join(map(chr, _WHITESPACE))) + "]")
+_PUNCTUATION_RE = re.compile("[" + re.escape("".join(map(chr, _PUNCTUATION))) + "]")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
 
 # Characters that change length: a CR (with its LF), an invisible character (a soft hyphen
@@ -98,7 +102,7 @@ class Normalised:
 
     def __init__(self, original: str) -> None:
         self.original = original
-        text = original.translate(_WHITESPACE)
+        text = _WHITESPACE_RE.sub(_one_for_one(_WHITESPACE), original)
         # each pass's offset map, the last pass's first: orig() walks back through them
         self._maps: list[tuple[list[int], list[int]]] = []
         self.furniture: list[tuple[str, int, int]] = []
@@ -162,10 +166,15 @@ def _hyphen_edits(text: str) -> list[Edit]:
     return [(m.start(), m.end(), "") for m in _HYPHENATED.finditer(text)]
 
 
+def _one_for_one(table: dict[int, str]):
+    return lambda m: table[ord(m.group())]
+
+
 def _fold(written: str) -> str:
     """``written`` with quotes and dashes folded; the same object where there are none."""
-    folded = written.translate(_PUNCTUATION)
-    return written if folded == written else folded
+    if not _PUNCTUATION_RE.search(written):
+        return written
+    return _PUNCTUATION_RE.sub(_one_for_one(_PUNCTUATION), written)
 
 
 def _furniture_edits(text: str) -> list[Edit]:

@@ -6,18 +6,28 @@ query string, so each view of the results has a permalink.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from pyroaring import BitMap
 
 from . import facet_index, search
 from .facets import Facet, Selection
 from .filters import DecisionFilter
-from .models import CitedPageRange, DecisionItem, Determination, GuidelineCitation
+from .models import (
+    CitedPageRange,
+    CitingSide,
+    DecisionItem,
+    Determination,
+    GuidelineCitation,
+    Laterality,
+)
 
 PAGE_SIZE = 50
 # name -> (label, the order as the database would give it). The engine sorts the same way
@@ -126,7 +136,7 @@ def _text_matches(
 class _Results:
     """The found items in sort order, as the paginator sees them: a count, and slices of rows.
 
-    A slice is a list of ids from the engine, then one query (and its prefetches) for the rows.
+    A slice is a list of ids from the engine, then ``result_rows`` for the rows.
     """
 
     def __init__(
@@ -140,11 +150,9 @@ class _Results:
     def __len__(self) -> int:
         return len(self.found)
 
-    def __getitem__(self, page: slice) -> list[DecisionItem]:
+    def __getitem__(self, page: slice) -> list[ResultRow]:
         start, stop = page.start or 0, page.stop or len(self)
-        ids = self.index.page(self.found, self.sort, start, stop, first=self.first)
-        rows = results_related(DecisionItem.objects.filter(pk__in=ids)).in_bulk()
-        return [rows[pk] for pk in ids if pk in rows]
+        return result_rows(self.index.page(self.found, self.sort, start, stop, first=self.first))
 
 
 def letter_count() -> int:
@@ -152,51 +160,181 @@ def letter_count() -> int:
     return Determination.objects.count()
 
 
-# What a results row (and the API's) reads of an item and its letter: not the letter's text, its
-# summary, or the JSON of spans and warnings, which cost more to load than the rest of the row.
-RESULT_FIELDS = [
-    "determination_id",
-    "position",
-    "request",
-    "outcome",
-    "body_regions_inferred",
-    "laterality",
-    "quantity",
-    "determination__case_number",
-    "determination__patient_age",
-    "determination__patient_sex",
-    "determination__date_of_injury",
-]
+# --- a page of results ------------------------------------------------------------------
+# A results page shows 50 items with their letter, treatments, regions, reviewer specialties,
+# citations and cited pages: some 1,800 rows. As model instances (select_related and prefetches)
+# they cost more CPU than everything else a search does; read as tuples (one query a relation,
+# as the prefetches were) into the plain objects below, a tenth of that. Each list is in the
+# order its model's default ordering gives (terms by label, citations by side then guideline
+# label, pages by first page), as the prefetches gave.
 
 
-def results_related(items: QuerySet) -> QuerySet:
-    """What a results row shows, in a fixed number of queries whatever the page size."""
-    citations = citations_prefetch(
-        only=["item_id", "source", "guideline__slug", "guideline__label", "section"]
-    )
-    return (
-        items.select_related("determination")
-        .only(*RESULT_FIELDS)
-        .prefetch_related(
-            "treatments", "body_regions", "determination__reviewer_specialties", citations
+@dataclass(slots=True)
+class ResultCitation:
+    """A citation as a results row shows it: side, guideline, section, pages."""
+
+    source: str
+    guideline_id: str
+    label: str  # the guideline's
+    section: str
+    pages: list[tuple[int, int, bool]] = field(default_factory=list)  # (first, last, derived)
+
+    @property
+    def summary(self) -> str:
+        """Guideline, section, and the pages the letter names (derived ones left out).
+
+        " p." comes before the first range only when the citation's first range (by first
+        page, derived or not) is a named one, as the results page has always written it.
+        """
+        text = f"{self.label}, {self.section}" if self.section else self.label
+        for n, (first, last, derived) in enumerate(self.pages):
+            if not derived:
+                sep = " p. " if n == 0 else ", "
+                text += sep + (str(first) if first == last else f"{first}-{last}")
+        return text
+
+    def named_pages(self) -> list[list[int]]:
+        return [[first, last] for first, last, derived in self.pages if not derived]
+
+
+@dataclass(slots=True)
+class ResultLetter:
+    """What a results row shows of an item's letter."""
+
+    pk: int
+    case_number: str
+    patient_age: int | None
+    patient_sex: str
+    date_of_injury: dt.date | None
+    specialties: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+
+    @property
+    def specialty_labels(self) -> str:
+        return ", ".join(label for _, label in self.specialties)
+
+    def __str__(self) -> str:  # as Determination's
+        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return f"{_letters_url()}{self.pk}/"
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """One decision item of a results page (what the page and the JSON API show of it)."""
+
+    pk: int
+    determination_id: int
+    position: int
+    request: str
+    outcome: str
+    body_regions_inferred: bool
+    laterality: str
+    quantity: int | None
+    letter: ResultLetter
+    treatments: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+    body_regions: list[tuple[str, str]] = field(default_factory=list)
+    citations: list[ResultCitation] = field(default_factory=list)
+    snippet: str | None = None
+
+    def get_absolute_url(self) -> str:  # as DecisionItem's
+        return f"{self.letter.get_absolute_url()}#item-{self.position}"
+
+    @property
+    def treatment_labels(self) -> str:
+        return ", ".join(label for _, label in self.treatments)
+
+    @property
+    def body_region_labels(self) -> str:
+        return ", ".join(label for _, label in self.body_regions)
+
+    @property
+    def laterality_label(self) -> str:
+        return LATERALITY_LABELS.get(self.laterality, self.laterality)
+
+    @property
+    def maximus_citations(self) -> list[str]:
+        return [c.summary for c in self.citations if c.source == CitingSide.MAXIMUS]
+
+
+LATERALITY_LABELS = dict(Laterality.choices)
+
+
+@functools.cache
+def _letters_url() -> str:
+    """The letters' URL prefix ("/letters/"): a letter's URL is it and the letter's id."""
+    return reverse("decisions:letter", kwargs={"pk": 1}).removesuffix("1/")
+
+
+def result_rows(ids: list[int]) -> list[ResultRow]:
+    """The results rows of items ``ids``, in that order: six queries whatever their number."""
+    items = (
+        DecisionItem.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list(
+            "pk",
+            "determination_id",
+            "position",
+            "request",
+            "outcome",
+            "body_regions_inferred",
+            "laterality",
+            "quantity",
+            "determination__case_number",
+            "determination__patient_age",
+            "determination__patient_sex",
+            "determination__date_of_injury",
         )
     )
+    rows, letters = {}, {}
+    for pk, letter_id, position, request, outcome, inferred, side, quantity, *of_letter in items:
+        if letter_id not in letters:
+            letters[letter_id] = ResultLetter(letter_id, *of_letter)
+        letter = letters[letter_id]
+        rows[pk] = ResultRow(
+            pk, letter_id, position, request, outcome, inferred, side, quantity, letter
+        )
+    if not rows:
+        return []
+    for pk, slug, label in _terms_of(DecisionItem.treatments, list(rows)):
+        rows[pk].treatments.append((slug, label))
+    for pk, slug, label in _terms_of(DecisionItem.body_regions, list(rows)):
+        rows[pk].body_regions.append((slug, label))
+    for letter_id, slug, label in _terms_of(Determination.reviewer_specialties, list(letters)):
+        letters[letter_id].specialties.append((slug, label))
+    citations = {}
+    for pk, item_id, source, guideline, label, section in (
+        GuidelineCitation.objects.filter(item_id__in=list(rows))
+        .order_by("item_id", "source", "guideline__label")
+        .values_list("pk", "item_id", "source", "guideline_id", "guideline__label", "section")
+    ):
+        citations[pk] = ResultCitation(source, guideline, label, section)
+        rows[item_id].citations.append(citations[pk])
+    if citations:
+        for citation_id, first, last, derived in (
+            CitedPageRange.objects.filter(citation_id__in=list(citations))
+            .order_by("citation_id", "first_page")
+            .values_list("citation_id", "first_page", "last_page", "derived")
+        ):
+            citations[citation_id].pages.append((first, last, derived))
+    return [rows[pk] for pk in ids if pk in rows]
 
 
-def citations_prefetch(*related: str, only: list[str] | None = None) -> Prefetch:
-    """An item's citations with their guideline and pages (and ``related``), in one query each.
-
-    ``only``: the citation fields to load (a results row reads a few; the letter page all).
-    """
-    citations = GuidelineCitation.objects.select_related("guideline")
-    pages = CitedPageRange.objects.all()
-    if only:
-        citations = citations.only(*only)
-        pages = pages.only("citation_id", "first_page", "last_page", "derived")
-    return Prefetch(
-        "citations",
-        queryset=citations.prefetch_related(Prefetch("page_ranges", queryset=pages), *related),
+def _terms_of(relation, owners: list[int]) -> QuerySet:
+    """(owner id, slug, label) of a many-to-many to a vocabulary, by label as the terms sort."""
+    through = relation.through
+    owner, term = relation.field.m2m_field_name(), relation.field.m2m_reverse_field_name()
+    return (
+        through.objects.filter(**{f"{owner}_id__in": owners})
+        .order_by(f"{term}__label")
+        .values_list(f"{owner}_id", f"{term}_id", f"{term}__label")
     )
+
+
+def citations_prefetch(*related: str) -> Prefetch:
+    """An item's citations with their guideline and pages (and ``related``), in one query each."""
+    citations = GuidelineCitation.objects.select_related("guideline")
+    return Prefetch("citations", queryset=citations.prefetch_related("page_ranges", *related))
 
 
 def letter_with_items(pk: int) -> tuple[Determination, list[DecisionItem]]:

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET
 from . import selectors
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
-from .models import DecisionItem
 
 
 def toggled(params: QueryDict, name: str, value: str) -> str:
@@ -160,14 +159,14 @@ def api_decisions(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
-    letter = item.determination
+def _item_json(request: HttpRequest, item: selectors.ResultRow) -> dict:
+    letter = item.letter
     return {
         "id": item.pk,
         "request": item.request,
         "outcome": item.outcome,
-        "treatments": [t.slug for t in item.treatments.all()],
-        "body_regions": [r.slug for r in item.body_regions.all()],
+        "treatments": [slug for slug, _ in item.treatments],
+        "body_regions": [slug for slug, _ in item.body_regions],
         "body_regions_inferred": item.body_regions_inferred,
         "laterality": item.laterality or None,
         "quantity": item.quantity,
@@ -176,17 +175,15 @@ def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
                 "source": c.source,
                 "guideline": c.guideline_id,
                 "section": c.section or None,
-                "pages": [
-                    [r.first_page, r.last_page] for r in c.page_ranges.all() if not r.derived
-                ],
+                "pages": c.named_pages(),
             }
-            for c in item.citations.all()
+            for c in item.citations
         ],
         "letter": {
             "id": letter.pk,
             "url": request.build_absolute_uri(item.get_absolute_url()),
             "case_number": letter.case_number or None,
-            "reviewer_specialties": [s.slug for s in letter.reviewer_specialties.all()],
+            "reviewer_specialties": [slug for slug, _ in letter.specialties],
             "patient_age": letter.patient_age,
             "patient_sex": letter.patient_sex or None,
             "date_of_injury": letter.date_of_injury.isoformat() if letter.date_of_injury else None,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
@@ -268,7 +270,43 @@ def _letters_url() -> str:
 
 def result_rows(ids: list[int]) -> list[ResultRow]:
     """The results rows of items ``ids``, in that order: six queries whatever their number."""
-    items = (
+    if not ids:
+        return []
+    rows, letters = {}, {}
+    for pk, letter_id, position, request, outcome, inferred, side, quantity, *of_letter in _run(
+        _items, ids
+    ):
+        if letter_id not in letters:
+            letters[letter_id] = ResultLetter(letter_id, *of_letter)
+        rows[pk] = ResultRow(
+            pk, letter_id, position, request, outcome, inferred, side, quantity, letters[letter_id]
+        )
+    if not rows:
+        return []
+    for pk, slug, label in _run(_treatments, list(rows)):
+        rows[pk].treatments.append((slug, label))
+    for pk, slug, label in _run(_body_regions, list(rows)):
+        rows[pk].body_regions.append((slug, label))
+    for letter_id, slug, label in _run(_specialties, list(letters)):
+        letters[letter_id].specialties.append((slug, label))
+    citations = {}
+    for pk, item_id, source, guideline, label, section in _run(_citations, list(rows)):
+        citations[pk] = ResultCitation(source, guideline, label, section)
+        rows[item_id].citations.append(citations[pk])
+    if citations:
+        for citation_id, first, last, derived in _run(_pages, list(citations)):
+            citations[citation_id].pages.append((first, last, derived))
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+# The queries of result_rows, each of the rows with some ids. Their SQL is the ORM's, made once
+# per query and number of ids (_sql) and then run as it is: building a queryset and compiling it
+# costs several times what running it does, and a page runs six. Plain columns only, so the
+# database driver gives them their Python types (SQLite's through the column's declared type).
+
+
+def _items(ids: list[int]) -> QuerySet:
+    return (
         DecisionItem.objects.filter(pk__in=ids)
         .order_by()
         .values_list(
@@ -286,38 +324,6 @@ def result_rows(ids: list[int]) -> list[ResultRow]:
             "determination__date_of_injury",
         )
     )
-    rows, letters = {}, {}
-    for pk, letter_id, position, request, outcome, inferred, side, quantity, *of_letter in items:
-        if letter_id not in letters:
-            letters[letter_id] = ResultLetter(letter_id, *of_letter)
-        letter = letters[letter_id]
-        rows[pk] = ResultRow(
-            pk, letter_id, position, request, outcome, inferred, side, quantity, letter
-        )
-    if not rows:
-        return []
-    for pk, slug, label in _terms_of(DecisionItem.treatments, list(rows)):
-        rows[pk].treatments.append((slug, label))
-    for pk, slug, label in _terms_of(DecisionItem.body_regions, list(rows)):
-        rows[pk].body_regions.append((slug, label))
-    for letter_id, slug, label in _terms_of(Determination.reviewer_specialties, list(letters)):
-        letters[letter_id].specialties.append((slug, label))
-    citations = {}
-    for pk, item_id, source, guideline, label, section in (
-        GuidelineCitation.objects.filter(item_id__in=list(rows))
-        .order_by("item_id", "source", "guideline__label")
-        .values_list("pk", "item_id", "source", "guideline_id", "guideline__label", "section")
-    ):
-        citations[pk] = ResultCitation(source, guideline, label, section)
-        rows[item_id].citations.append(citations[pk])
-    if citations:
-        for citation_id, first, last, derived in (
-            CitedPageRange.objects.filter(citation_id__in=list(citations))
-            .order_by("citation_id", "first_page")
-            .values_list("citation_id", "first_page", "last_page", "derived")
-        ):
-            citations[citation_id].pages.append((first, last, derived))
-    return [rows[pk] for pk in ids if pk in rows]
 
 
 def _terms_of(relation, owners: list[int]) -> QuerySet:
@@ -329,6 +335,50 @@ def _terms_of(relation, owners: list[int]) -> QuerySet:
         .order_by(f"{term}__label")
         .values_list(f"{owner}_id", f"{term}_id", f"{term}__label")
     )
+
+
+def _treatments(item_ids: list[int]) -> QuerySet:
+    return _terms_of(DecisionItem.treatments, item_ids)
+
+
+def _body_regions(item_ids: list[int]) -> QuerySet:
+    return _terms_of(DecisionItem.body_regions, item_ids)
+
+
+def _specialties(letter_ids: list[int]) -> QuerySet:
+    return _terms_of(Determination.reviewer_specialties, letter_ids)
+
+
+def _citations(item_ids: list[int]) -> QuerySet:
+    return (
+        GuidelineCitation.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "source", "guideline__label")
+        .values_list("pk", "item_id", "source", "guideline_id", "guideline__label", "section")
+    )
+
+
+def _pages(citation_ids: list[int]) -> QuerySet:
+    return (
+        CitedPageRange.objects.filter(citation_id__in=citation_ids)
+        .order_by("citation_id", "first_page")
+        .values_list("citation_id", "first_page", "last_page", "derived")
+    )
+
+
+def _run(query: Callable[[list[int]], QuerySet], ids: list[int]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(query, len(ids), connection.vendor), ids)
+        return cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=1024)
+def _sql(query: Callable[[list[int]], QuerySet], count: int, vendor: str) -> str:
+    """The SQL of ``query`` for ``count`` ids, its parameters those ids in their order."""
+    ids = list(range(1, count + 1))
+    sql, params = query(ids).query.sql_with_params()
+    if list(params) != ids:  # a query whose parameters are not just its ids cannot run so
+        raise ValueError(f"{query.__name__}: parameters {params!r} are not the ids")
+    return sql
 
 
 def citations_prefetch(*related: str) -> Prefetch:

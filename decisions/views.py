@@ -21,13 +21,27 @@ from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
 
-def toggled(params: QueryDict, name: str, value: str) -> str:
-    """The query string with ``name=value`` added, or removed if present (back to page 1)."""
-    new = params.copy()
-    new.pop("page", None)
-    values = new.getlist(name)
-    new.setlist(name, [v for v in values if v != value] if value in values else [*values, value])
-    return "?" + new.urlencode()
+class Toggles:
+    """Links that toggle one value of a query string: ``toggle(name, value)`` is the query
+    string with ``name=value`` added, or removed if present (back to page 1).
+
+    Made once for a page's many facet values: each parameter is encoded once, not once a link,
+    into the string ``QueryDict.copy``, ``setlist`` and ``urlencode`` would give.
+    """
+
+    def __init__(self, params: QueryDict) -> None:
+        self.values = {k: v for k, v in params.lists() if k != "page"}
+        self.encoded = {k: [_pair(k, v) for v in vs] for k, vs in self.values.items()}
+
+    def __call__(self, name: str, value: str) -> str:
+        values = self.values.get(name, [])
+        new = [v for v in values if v != value] if value in values else [*values, value]
+        parts = {**self.encoded, name: [_pair(name, v) for v in new]}
+        return "?" + "&".join(pair for pairs in parts.values() for pair in pairs)
+
+
+def _pair(name: str, value: str) -> str:
+    return urlencode({name.encode(): str(value).encode()})
 
 
 def with_param(params: QueryDict, **changes) -> str:
@@ -46,9 +60,10 @@ def with_param(params: QueryDict, **changes) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     found = selectors.decision_search(request.GET)
+    toggle = Toggles(request.GET)
     for facet in found.facets:
         for value in facet.values:
-            value.url = toggled(request.GET, facet.name, value.value)
+            value.url = toggle(facet.name, value.value)
     params = request.GET
     context = {
         "search": found,

@@ -9,9 +9,11 @@ import re
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from decisions import views
 from decisions.models import DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
@@ -66,6 +68,34 @@ def test_facet_links_add_and_remove_a_value_keeping_the_rest(client, sample_lett
     assert 'href="?q=therapy&amp;outcome=upheld&amp;outcome=overturned"' in content
     assert 'href="?q=therapy"' in content
     assert 'aria-current="true"' in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "outcome=upheld",
+        "q=a+b&outcome=upheld&outcome=overturned&page=3",
+        "treatment=mri&sort=oldest&treatment=x%26y&cited_page=99",
+        "page=2&q=%E2%80%9Cback+pain%E2%80%9D&state=CA",
+    ],
+)
+def test_facet_links_toggle_one_value_as_the_query_string_would(query):
+    params = QueryDict(query)
+    toggle = views.Toggles(params)
+    for name, value in [
+        ("outcome", "upheld"),
+        ("outcome", "overturned"),
+        ("treatment", "mri"),
+        ("treatment", "x&y"),
+        ("state", "CA"),
+        ("age", "60_plus"),
+    ]:
+        expected = params.copy()
+        expected.pop("page", None)
+        kept = [v for v in expected.getlist(name) if v != value]
+        expected.setlist(name, kept if value in params.getlist(name) else [*kept, value])
+        assert toggle(name, value) == "?" + expected.urlencode()
 
 
 def test_a_search_is_a_permalink(client, sample_letters):

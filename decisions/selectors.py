@@ -6,11 +6,17 @@ query string, so each view of the results has a permalink.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
@@ -83,8 +89,11 @@ class Search:
         ]
 
 
-def decision_search(params: QueryDict) -> Search:
-    """The decisions meeting ``params``: a page of them, every facet counted, or the errors."""
+def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = None) -> Search:
+    """The decisions meeting ``params``: a page of them, every facet counted, or the errors.
+
+    ``index``: the facet index, when the caller holds it already (else it is taken here).
+    """
     found = Search(params=params)
     filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
     if not filterset.is_valid():
@@ -97,7 +106,8 @@ def decision_search(params: QueryDict) -> Search:
         return found
     found.within = filterset.form.cleaned_data.get("within") or "decision"
     in_letters = found.within == "letter"
-    with facet_index.current_index() as index:
+    held = contextlib.nullcontext(index) if index is not None else facet_index.current_index()
+    with held as index:
         matches = first = None
         if found.query:
             matches = _text_matches(index, found.query, in_letters=in_letters)
@@ -117,6 +127,71 @@ def decision_search(params: QueryDict) -> Search:
         for item in found.page:
             item.snippet = by_item.get(item.pk)
     return found
+
+
+T = TypeVar("T")
+
+
+def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], T]) -> T:
+    """``show(decision_search(params))``: what a view makes of a search (its HTML, its JSON).
+
+    Kept in a small per-process LRU (``SEARCH_CACHE_ENTRIES`` of them, 0 for none) by the
+    query string and ``variant`` (what else the result depends on), for as long as the facet
+    index stays at the same version: every ingest, re-parse and correction moves the version
+    (services log an ``IndexChange``), so a page is never shown from before one. What ``show``
+    makes must depend on nothing but the search and ``variant``, never on who asks.
+    """
+    if not settings.SEARCH_CACHE_ENTRIES:
+        return show(decision_search(params))
+    key = (variant, params.urlencode())
+    with facet_index.current_index() as index:
+        version = index.version
+        if (hit := _shown.get(index, version, key)) is not None:
+            return hit
+        found = decision_search(params, index)
+        # An empty site says "no letters yet" from a count of letters the version does not see.
+        keep = bool(index.items)
+    shown = show(found)
+    if keep:
+        _shown.put(index, version, key, shown, settings.SEARCH_CACHE_ENTRIES)
+    return shown
+
+
+class _ShownLRU:
+    """The LRU of ``search_shown``: entries of one index at one version, dropped after it.
+
+    The index is held weakly and compared by identity: a rebuilt index (a new object, as in
+    tests, which roll their rows back) is another state even at the same version.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: weakref.ref | None = None
+        self.version: tuple[int, int] | None = None
+        self.entries: OrderedDict = OrderedDict()
+
+    def _holds(self, index: facet_index.FacetIndex, version: tuple[int, int]) -> bool:
+        return self.index is not None and self.index() is index and self.version == version
+
+    def get(self, index: facet_index.FacetIndex, version: tuple[int, int], key: Hashable):
+        with self.lock:
+            if not self._holds(index, version):
+                return None
+            if (hit := self.entries.get(key)) is not None:
+                self.entries.move_to_end(key)
+            return hit
+
+    def put(self, index, version: tuple[int, int], key: Hashable, value, size: int) -> None:
+        with self.lock:
+            if not self._holds(index, version):
+                self.index, self.version = weakref.ref(index), version
+                self.entries = OrderedDict()
+            self.entries[key] = value
+            while len(self.entries) > size:
+                self.entries.popitem(last=False)
+
+
+_shown = _ShownLRU()
 
 
 def _text_matches(

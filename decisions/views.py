@@ -8,10 +8,12 @@ the results region; without JavaScript they are ordinary links and forms.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -57,9 +59,34 @@ def with_param(params: QueryDict, **changes) -> str:
 # --- pages ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """A search as a response shows it: its status and content (and a page's title words)."""
+
+    status: int
+    content: str | bytes
+    title: str = ""
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    found = selectors.decision_search(request.GET)
+    # The search region is the same for everyone (it is cached so): the page around it is not.
+    shown = selectors.search_shown(request.GET, "html", lambda found: _search(request, found))
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    if partial:
+        response = HttpResponse(shown.content, status=shown.status)
+    else:
+        context = {"search_html": shown.content, "title": shown.title}
+        response = render(request, "decisions/search.html", context, status=shown.status)
+    # The same URL answers a fragment or a whole page by this header: caches must keep both.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
+    """The search region of the page (``decisions/_search.html``) for ``found``."""
     toggle = Toggles(request.GET)
     for facet in found.facets:
         for value in facet.values:
@@ -75,14 +102,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "keep_for_page": _params_except(params, "cited_page"),
         "keep_for_sort": _params_except(params, "sort"),
     }
-    partial = request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
-    template = "decisions/_search.html" if partial else "decisions/search.html"
-    response = render(request, template, context, status=400 if found.errors else 200)
-    # The same URL answers a fragment or a whole page by this header: caches must keep both.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    html = render_to_string("decisions/_search.html", context, request)
+    return _Shown(400 if found.errors else 200, html, found.query.text if found.query else "")
 
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:
@@ -138,40 +159,43 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def api_decisions(request: HttpRequest) -> JsonResponse:
+def api_decisions(request: HttpRequest) -> HttpResponse:
     """``GET /api/decisions/``: the search page's results and facets as JSON."""
-    found = selectors.decision_search(request.GET)
-    if found.errors:
-        return JsonResponse(
-            {
-                "error": "Some parameters have values this search does not know.",
-                "fields": found.errors,
-            },
-            status=400,
-        )
-    page = found.page
     base = request.build_absolute_uri(request.path)
-    return JsonResponse(
-        {
-            "count": found.count,
-            "page": page.number,
-            "pages": page.paginator.num_pages,
-            "next": base + with_param(request.GET, page=page.next_page_number())
-            if page.has_next()
-            else None,
-            "previous": base + with_param(request.GET, page=page.previous_page_number())
-            if page.has_previous()
-            else None,
-            "results": [_item_json(request, item) for item in page],
-            "facets": {
-                facet.name: [
-                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-                    for v in facet.values
-                ]
-                for facet in found.facets
-            },
-        }
-    )
+    shown = selectors.search_shown(request.GET, base, lambda found: _api(request, base, found))
+    return HttpResponse(shown.content, status=shown.status, content_type="application/json")
+
+
+def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
+    """The JSON of ``found``, its links made from ``base`` (this endpoint's absolute URL)."""
+    if found.errors:
+        error = "Some parameters have values this search does not know."
+        return _Shown(400, _json({"error": error, "fields": found.errors}))
+    page = found.page
+    data = {
+        "count": found.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "next": base + with_param(request.GET, page=page.next_page_number())
+        if page.has_next()
+        else None,
+        "previous": base + with_param(request.GET, page=page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "results": [_item_json(request, item) for item in page],
+        "facets": {
+            facet.name: [
+                {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                for v in facet.values
+            ]
+            for facet in found.facets
+        },
+    }
+    return _Shown(200, _json(data))
+
+
+def _json(data: dict) -> bytes:
+    return JsonResponse(data).content  # its encoding (DjangoJSONEncoder), without the response
 
 
 def _item_json(request: HttpRequest, item: selectors.ResultRow) -> dict:

@@ -22,6 +22,7 @@ from .models import (
     Correction,
     DecisionItem,
     Determination,
+    Drug,
     Guideline,
     GuidelineCitation,
     LetterToReview,
@@ -149,7 +150,7 @@ class TermAdmin(admin.ModelAdmin):
         )
 
 
-for term_model in (Treatment, BodyRegion, Guideline, Specialty, State):
+for term_model in (Treatment, BodyRegion, Guideline, Specialty, State, Drug):
     admin.site.register(term_model, TermAdmin)
 
 
@@ -359,10 +360,18 @@ class GuidelineCitationInline(admin.TabularInline):
 @admin.register(DecisionItem)
 class DecisionItemAdmin(CorrectionLoggingAdmin):
     list_display = ["request", "outcome", "laterality", "quantity", "determination"]
-    list_filter = ["outcome", "laterality", "body_regions_inferred", "treatments", "body_regions"]
+    list_filter = [
+        "outcome",
+        "laterality",
+        "body_regions_inferred",
+        "drug_class",
+        "treatments",
+        "body_regions",
+    ]
     search_fields = ["request"]
     list_select_related = ["determination"]
     raw_id_fields = ["determination"]
+    autocomplete_fields = ["drug"]
     filter_horizontal = ["treatments", "body_regions"]
     readonly_fields = ["corrected_fields", "spans"]
     inlines = [GuidelineCitationInline]

@@ -38,6 +38,8 @@ from .models import (
     CitingSide,
     DecisionItem,
     Determination,
+    Drug,
+    DrugClass,
     Guideline,
     GuidelineCitation,
     IndexChange,
@@ -185,6 +187,7 @@ class FacetIndex:
     cited: dict[tuple[str, str], BitMap] = field(default_factory=dict)  # (side, guideline)
     cited_pages: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    category_of: dict[str, str] = field(default_factory=dict)  # treatment -> its category
     # Per item id: its letter, position, date of injury (days) and patient age (-1 unknown).
     letter: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     position: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -251,6 +254,8 @@ class FacetIndex:
         self._load_items(where, params)
         for name, (model, through, owner) in TERM_FACETS.items():
             self._load_terms(name, model, through, owner, where, params)
+        self._load_drugs(where, params)
+        self._categorise()
         self._load_citations(where, params)
         self._ranks.clear()
         self._orders.clear()
@@ -259,8 +264,10 @@ class FacetIndex:
         for name, model in [
             *((n, m) for n, (m, _, _) in TERM_FACETS.items()),
             ("guideline", Guideline),
+            ("drug", Drug),
         ]:
             self.labels[name] = dict(model.objects.order_by("slug").values_list("slug", "label"))
+        self.category_of = dict(Treatment.objects.values_list("slug", "category"))
 
     def _load_items(self, where: str, params: list) -> None:
         rows = read_ints(
@@ -273,6 +280,7 @@ class FacetIndex:
                 "COALESCE(d.patient_age, -1)",
                 "COALESCE(d.injury_year, -1)",
                 _days("d.date_of_injury"),
+                _case("i.drug_class", DrugClass.values),
             ],
             f"FROM {_table(DecisionItem)} i JOIN {_table(Determination)} d"
             f" ON d.id = i.determination_id WHERE {where}",
@@ -303,6 +311,7 @@ class FacetIndex:
             ("sex", rows[:, 4], PatientSex.values),
             ("age", band, bands),
             ("injury_year", year_code, [str(y) for y in year_keys]),
+            ("drug_class", rows[:, 8], DrugClass.values),
         ]:
             _merge(self.values.setdefault(name, {}), _bitmaps(ids, codes, keys))
 
@@ -322,6 +331,27 @@ class FacetIndex:
             [*code_params, *params],
         )
         _merge(self.values.setdefault(name, {}), _bitmaps(rows[:, 0], rows[:, 1], slugs))
+
+    def _load_drugs(self, where: str, params: list) -> None:
+        """The drug of each medication item (a foreign key on the item, few rows have one)."""
+        slugs = list(self.labels["drug"])
+        join, code, code_params = _codes_join("i.drug_id", slugs)
+        rows = read_ints(
+            ["i.id", code],
+            f"FROM {_table(DecisionItem)} i {join} WHERE i.drug_id IS NOT NULL AND {where}",
+            [*code_params, *params],
+        )
+        _merge(self.values.setdefault("drug", {}), _bitmaps(rows[:, 0], rows[:, 1], slugs))
+
+    def _categorise(self) -> None:
+        """Each treatment category's items: the union of its treatments' (made anew each load,
+        so a treatment's category may change)."""
+        by_category: dict[str, list[BitMap]] = {}
+        for slug, items in self.values.get("treatment", {}).items():
+            by_category.setdefault(self.category_of.get(slug, "other"), []).append(items)
+        self.values["category"] = {
+            c: BitMap.union(*bitmaps) for c, bitmaps in by_category.items() if bitmaps
+        }
 
     def _load_citations(self, where: str, params: list) -> None:
         guidelines = list(self.labels["guideline"])

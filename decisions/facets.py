@@ -20,7 +20,7 @@ from pyroaring import BitMap
 
 from .facet_index import FacetIndex
 from .filters import AGE_BANDS, DecisionFilter, citation_conditions
-from .models import DecisionItem, Determination, GuidelineCitation
+from .models import Category, DecisionItem, Determination, DrugClass, GuidelineCitation
 
 
 @dataclass
@@ -45,20 +45,26 @@ class Facet:
 Rows = list[tuple[object, str, int]]  # (value, label, count)
 
 
-def _grouped(queryset: QuerySet, value: str, label: str | None = None) -> Rows:
+def _grouped(
+    queryset: QuerySet, value: str, label: str | None = None, *, distinct: bool = False
+) -> Rows:
+    """Decisions per value of ``value``; ``distinct`` where one decision can reach a value
+    twice (two treatments of one category)."""
     fields = [value, label] if label else [value]
     rows = (
         queryset.filter(**{f"{value}__isnull": False})
         .values(*fields)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk", distinct=distinct))
         .order_by()
         .values_list(*fields, "n")
     )
     return [(r[0], r[1] if label else str(r[0]), r[-1]) for r in rows]
 
 
-def _choices(queryset: QuerySet, path: str, choices: dict[str, str]) -> Rows:
-    counts = {v: n for v, _, n in _grouped(queryset, path)}
+def _choices(
+    queryset: QuerySet, path: str, choices: dict[str, str], *, distinct: bool = False
+) -> Rows:
+    counts = {v: n for v, _, n in _grouped(queryset, path, distinct=distinct)}
     return [(v, label, counts[v]) for v, label in choices.items() if v in counts]
 
 
@@ -98,9 +104,26 @@ FACETS: dict[str, tuple[str, Callable[[DecisionFilter, str], Rows], str]] = {
         ),
         "fixed",
     ),
+    "category": (
+        "Treatment category",
+        lambda fs, n: _choices(
+            fs.queryset_without(n), "treatments__category", dict(Category.choices), distinct=True
+        ),
+        "count",
+    ),
     "treatment": (
         "Treatment",
         lambda fs, n: _grouped(fs.queryset_without(n), "treatments__slug", "treatments__label"),
+        "count",
+    ),
+    "drug_class": (
+        "Drug class",
+        lambda fs, n: _choices(fs.queryset_without(n), "drug_class", dict(DrugClass.choices)),
+        "count",
+    ),
+    "drug": (
+        "Drug",
+        lambda fs, n: _grouped(fs.queryset_without(n), "drug__slug", "drug__label"),
         "count",
     ),
     "body_region": (
@@ -182,11 +205,16 @@ FIXED_LABELS = {
     "sex": dict(Determination.Sex.choices),
     "age": {k: label for k, (label, _) in AGE_BANDS.items()},
     "source": dict(GuidelineCitation.Source.choices),
+    "category": dict(Category.choices),
+    "drug_class": dict(DrugClass.choices),
 }
 # Facets the engine holds a bitmap per value for (the citation ones are apart: see Selection).
 VALUE_FACETS = [
     "outcome",
+    "category",
     "treatment",
+    "drug_class",
+    "drug",
     "body_region",
     "specialty",
     "state",

@@ -17,9 +17,12 @@ from django.db.models.expressions import RawSQL
 from . import search
 from .models import (
     BodyRegion,
+    Category,
     CitedPageRange,
     DecisionItem,
     Determination,
+    Drug,
+    DrugClass,
     Guideline,
     GuidelineCitation,
     Specialty,
@@ -136,12 +139,25 @@ class DecisionFilter(django_filters.FilterSet):
         choices=DecisionItem.Outcome.choices,
         distinct=False,
     )
+    category = django_filters.MultipleChoiceFilter(
+        choices=Category.choices, method="filter_category", label="Treatment category"
+    )
     treatment = LinkedTermFilter(
         queryset=Treatment.objects.all(),
         through=DecisionItem.treatments.through,
         owner="decisionitem_id",
         outer="pk",
         term="treatment_id",
+    )
+    drug_class = django_filters.MultipleChoiceFilter(
+        field_name="drug_class",
+        lookup_expr="exact",
+        choices=DrugClass.choices,
+        distinct=False,
+        label="Drug class",
+    )
+    drug = django_filters.ModelMultipleChoiceFilter(
+        queryset=Drug.objects.all(), to_field_name="slug", method="filter_drug", label="Drug"
     )
     body_region = LinkedTermFilter(
         queryset=BodyRegion.objects.all(),
@@ -198,6 +214,19 @@ class DecisionFilter(django_filters.FilterSet):
 
     def filter_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # where ``q`` looks: read by filter_text
+
+    # --- what was requested
+
+    def filter_category(self, queryset, name, value):
+        if not value:
+            return queryset
+        rows = DecisionItem.treatments.through.objects.filter(
+            decisionitem_id=OuterRef("pk"), treatment__category__in=value
+        )
+        return queryset.filter(Exists(rows))
+
+    def filter_drug(self, queryset, name, value):
+        return queryset.filter(drug_id__in=_slugs(value)) if value else queryset
 
     # --- the patient
 

@@ -65,9 +65,52 @@ class Term(models.Model):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+# The official taxonomy's closed sets, from the parser's vocabulary files.
+Category = models.TextChoices(
+    "Category", {t.slug.upper(): (t.slug, t.label) for t in parsing.vocab.CATEGORIES}
+)
+DrugClass = models.TextChoices(
+    "DrugClass", {t.slug.upper(): (t.slug, t.label) for t in parsing.vocab.DRUG_CLASSES}
+)
+
+
 class Treatment(Term):
+    category = models.CharField(
+        max_length=32,
+        choices=Category.choices,
+        default=Category.OTHER,
+        help_text="The Division of Workers' Compensation's category of this treatment.",
+    )
+
     class Meta(Term.Meta):
         verbose_name = "treatment"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=Category.values), name="treatment_category_valid"
+            )
+        ]
+
+
+class Drug(Term):
+    """A drug product by its generic name ("hydrocodone/acetaminophen" for Norco)."""
+
+    slug = models.CharField(
+        primary_key=True, max_length=128, help_text="The generic name, in lower case."
+    )
+    drug_class = models.CharField(
+        max_length=32,
+        choices=DrugClass.choices,
+        default=DrugClass.OTHER_DRUG,
+        help_text="Its class when taken as made (a topical form is a topical analgesic).",
+    )
+
+    class Meta(Term.Meta):
+        verbose_name = "drug"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(drug_class__in=DrugClass.values), name="drug_class_valid"
+            )
+        ]
 
 
 class BodyRegion(Term):
@@ -391,6 +434,20 @@ class DecisionItem(Correctable):
     quantity = models.PositiveIntegerField(
         null=True, blank=True, help_text="Total units requested (2x4 sessions is 8), if stated."
     )
+    drug = models.ForeignKey(
+        Drug,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="items",
+        help_text="For a medication: the drug, by its generic name.",
+    )
+    drug_class = models.CharField(
+        max_length=32,
+        choices=DrugClass.choices,
+        blank=True,
+        help_text="For a medication: its class as asked for (a lidocaine patch: topical).",
+    )
     rationale = models.TextField(blank=True, help_text="The reviewer's decision rationale.")
     citations_text = models.TextField(
         blank=True,
@@ -419,9 +476,14 @@ class DecisionItem(Correctable):
                 name="item_laterality_valid",
             ),
             models.CheckConstraint(condition=Q(position__gte=1), name="item_position_positive"),
+            models.CheckConstraint(
+                condition=Q(drug_class__in=[*DrugClass.values, ""]),
+                name="item_drug_class_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["outcome"], name="item_outcome_idx"),
+            models.Index(fields=["drug_class"], name="item_drug_class_idx"),
             models.Index(fields=["laterality"], name="item_laterality_idx"),
             models.Index(fields=["quantity"], name="item_quantity_idx"),
         ]
@@ -431,6 +493,11 @@ class DecisionItem(Correctable):
 
     def get_absolute_url(self) -> str:
         return f"{self.determination.get_absolute_url()}#item-{self.position}"
+
+    @property
+    def category_labels(self) -> list[str]:
+        """The official categories of its treatments, each once (from prefetched treatments)."""
+        return list(dict.fromkeys(t.get_category_display() for t in self.treatments.all()))
 
     @classmethod
     def from_parsed(cls, item: parsing.Item) -> DecisionItem:
@@ -449,6 +516,8 @@ class DecisionItem(Correctable):
             body_regions_inferred=item.body_regions_inferred,
             laterality=item.laterality or "",
             quantity=item.quantity if item.quantity and item.quantity > 0 else None,
+            drug_id=item.drug.generic if item.drug and item.drug.generic else None,
+            drug_class=item.drug.drug_class if item.drug else "",
             rationale=item.rationale or "",
             spans=parsing.spans_json(item.spans),
         )

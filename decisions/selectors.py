@@ -308,8 +308,11 @@ class ResultRow:
     body_regions_inferred: bool
     laterality: str
     quantity: int | None
+    drug_id: str | None
+    drug_class: str
     letter: ResultLetter
     treatments: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+    treatment_categories: list[str] = field(default_factory=list)  # each treatment's, in order
     body_regions: list[tuple[str, str]] = field(default_factory=list)
     citations: list[ResultCitation] = field(default_factory=list)
     snippet: str | None = None
@@ -348,18 +351,15 @@ def result_rows(ids: list[int]) -> list[ResultRow]:
     if not ids:
         return []
     rows, letters = {}, {}
-    for pk, letter_id, position, request, outcome, inferred, side, quantity, *of_letter in _run(
-        _items, ids
-    ):
+    for pk, letter_id, *of_item, drug, drug_class, case, age, sex, injured in _run(_items, ids):
         if letter_id not in letters:
-            letters[letter_id] = ResultLetter(letter_id, *of_letter)
-        rows[pk] = ResultRow(
-            pk, letter_id, position, request, outcome, inferred, side, quantity, letters[letter_id]
-        )
+            letters[letter_id] = ResultLetter(letter_id, case, age, sex, injured)
+        rows[pk] = ResultRow(pk, letter_id, *of_item, drug, drug_class, letters[letter_id])
     if not rows:
         return []
-    for pk, slug, label in _run(_treatments, list(rows)):
+    for pk, slug, label, category in _run(_treatments, list(rows)):
         rows[pk].treatments.append((slug, label))
+        rows[pk].treatment_categories.append(category)
     for pk, slug, label in _run(_body_regions, list(rows)):
         rows[pk].body_regions.append((slug, label))
     for letter_id, slug, label in _run(_specialties, list(letters)):
@@ -393,6 +393,8 @@ def _items(ids: list[int]) -> QuerySet:
             "body_regions_inferred",
             "laterality",
             "quantity",
+            "drug_id",
+            "drug_class",
             "determination__case_number",
             "determination__patient_age",
             "determination__patient_sex",
@@ -401,19 +403,20 @@ def _items(ids: list[int]) -> QuerySet:
     )
 
 
-def _terms_of(relation, owners: list[int]) -> QuerySet:
-    """(owner id, slug, label) of a many-to-many to a vocabulary, by label as the terms sort."""
+def _terms_of(relation, owners: list[int], *more: str) -> QuerySet:
+    """(owner id, slug, label, *more) of a many-to-many to a vocabulary, by label as the terms
+    sort (``more``: other fields of the term)."""
     through = relation.through
     owner, term = relation.field.m2m_field_name(), relation.field.m2m_reverse_field_name()
     return (
         through.objects.filter(**{f"{owner}_id__in": owners})
         .order_by(f"{term}__label")
-        .values_list(f"{owner}_id", f"{term}_id", f"{term}__label")
+        .values_list(f"{owner}_id", f"{term}_id", f"{term}__label", *(f"{term}__{f}" for f in more))
     )
 
 
 def _treatments(item_ids: list[int]) -> QuerySet:
-    return _terms_of(DecisionItem.treatments, item_ids)
+    return _terms_of(DecisionItem.treatments, item_ids, "category")
 
 
 def _body_regions(item_ids: list[int]) -> QuerySet:

@@ -205,6 +205,8 @@ def _item_json(request: HttpRequest, item: selectors.ResultRow) -> dict:
         "request": item.request,
         "outcome": item.outcome,
         "treatments": [slug for slug, _ in item.treatments],
+        "categories": list(dict.fromkeys(item.treatment_categories)),
+        "drug": {"generic": item.drug_id, "class": item.drug_class} if item.drug_class else None,
         "body_regions": [slug for slug, _ in item.body_regions],
         "body_regions_inferred": item.body_regions_inferred,
         "laterality": item.laterality or None,

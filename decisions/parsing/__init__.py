@@ -9,6 +9,7 @@ from . import vocab
 from .letter import PARSER_VERSION, parse_letter, parse_unguarded
 from .model import (
     Citation,
+    Drug,
     Item,
     ParsedLetter,
     ParseError,
@@ -22,6 +23,7 @@ from .text import content_hash, normalise_text
 __all__ = [
     "PARSER_VERSION",
     "Citation",
+    "Drug",
     "Item",
     "ParseError",
     "ParseWarning",

@@ -17,13 +17,19 @@ _PAGES = re.compile(
 _RANGE = re.compile(r"(\d{1,4})(?:\s*[-\u2013]\s*(\d{1,4}))?(\s+of\s+\d+)?")
 _CHAPTER = re.compile(r"\bChapters?\s+(\d{1,2})\b", re.I)
 _NEGATED_MTUS = re.compile(
-    r"(?:not\s+base\w*\s+(?:\w+\s+){0,2}decisions?\s+on|part\s+of|not\s+\w+\s+on)\s+(?:the\s+)?$",
+    r"(?:not\s+base\w*\s+(?:\w+\s+){0,2}decisions?\s+on|part\s+of|not\s+\w+\s+on"
+    r"|\bno\s+(?:\w+\s+){0,2}(?:of|in|from)|not\s+(?:addressed|covered|found|discussed)\s+(?:in|by)"
+    r"|outside(?:\s+of)?)\s+(?:the\s+)?$",
     re.I,
 )
 # A plain MTUS mention stands only where the decision was based on it: not in "did not base
-# their decision on the MTUS", "Non-MTUS Official Disability Guidelines" or "the MTUS does not
-# address the issue at dispute".
-_MTUS_SILENT = re.compile(r"\s+(?:does|did)\s+not\s+(?:address|cover|apply|discuss)", re.I)
+# their decision on the MTUS", "no section of the MTUS was applicable", "Non-MTUS Official
+# Disability Guidelines", "the MTUS is silent" or "the MTUS does not address the issue".
+_MTUS_SILENT = re.compile(
+    r"\s+(?:(?:does|did)\s+not\s+(?:address|cover|apply|discuss)|(?:is|was)\s+(?:silent"
+    r"|not\s+(?:applicable|relevant)))",
+    re.I,
+)
 _SECTION_JUNK = re.compile(
     r"\s*(?:Decision\s+based\s+on|which\s+(?:is|are)\s+(?:not\s+)?(?:a\s+)?part\s+of\s+the\s+MTUS"
     r"|\d+(?:st|nd|rd|th)\s+Edition|\(\s*\d{4}\s*\)|the\s+MTUS)\s*",

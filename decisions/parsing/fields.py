@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .model import Drug
 from .text import DATE_RE, NUMBER_RE, lower_same_length, parse_date, to_int
-from .vocab import MEDICATION_HINT, Vocabulary
+from .vocab import MEDICATION_HINT, SYSTEMIC_TRANSDERMAL, TOPICAL_BRANDS, Vocabulary
 
 
 class Value(NamedTuple):
@@ -20,8 +21,9 @@ class Value(NamedTuple):
 _AGE = re.compile(r"(?<!\d)(\d{1,3})\s*-?\s*(?:years?|yrs?|y/?o)\b(?:\s*-?\s*old)?", re.I)
 _AGE_ALT = re.compile(r"\b(?:aged?|age\s+of)\s+(\d{1,3})\b", re.I)
 _SEX_WORD = re.compile(r"\b(?P<f>female|woman|lady|girl)\b|\b(?P<m>male|man|gentleman|boy)\b", re.I)
-_FEMALE_PRONOUN = re.compile(r"\b(?:she|her|hers|herself)\b", re.I)
-_MALE_PRONOUN = re.compile(r"\b(?:he|him|his|himself)\b", re.I)
+# Pronouns, not the boilerplate's "he/she" or "his/her"
+_FEMALE_PRONOUN = re.compile(r"(?<![\w/])(?:she|her|hers|herself)(?![\w/])", re.I)
+_MALE_PRONOUN = re.compile(r"(?<![\w/])(?:he|him|his|himself)(?![\w/])", re.I)
 
 
 def read_age(flat: str, start: int, end: int) -> Value | None:
@@ -40,11 +42,12 @@ def read_sex(flat: str, start: int, end: int, age: Value | None) -> Value | None
         m = _SEX_WORD.search(flat, a, b)
         if m:
             return Value("female" if m["f"] else "male", m.start(), m.end())
+    # pronouns for the patient outnumber those for a doctor mentioned in passing
     she = list(_FEMALE_PRONOUN.finditer(flat, start, end))
     he = list(_MALE_PRONOUN.finditer(flat, start, end))
-    if len(she) >= 2 and not he:
+    if len(she) >= 2 and len(she) >= 3 * len(he):
         return Value("female", she[0].start(), she[0].end())
-    if len(he) >= 2 and not she:
+    if len(he) >= 2 and len(he) >= 3 * len(she):
         return Value("male", he[0].start(), he[0].end())
     return None
 
@@ -52,7 +55,10 @@ def read_sex(flat: str, start: int, end: int, age: Value | None) -> Value | None
 _DOI_LABEL = re.compile(rf"\bDate\s+of\s+Injury\s*:\s*(?P<d>{DATE_RE})", re.I)
 _DOI_PROSE = re.compile(
     rf"\b(?:date\s+of\s+(?:the\s+)?injury|DOI)\s*(?:of|was|is|on|:)?\s*(?P<d>{DATE_RE})"
-    rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})",
+    rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})"
+    # how it happened, in the sentence that says when: "was struck by a falling box on 8/21/2014"
+    rf"|\b(?:struck|fell|slipped|tripped|twisted|lifting|lifted|hurt|accident|incident|assault"
+    rf"\w*|collision|crash)\b[^.]{{0,100}}?\bon\s+(?P<d3>{DATE_RE})",
     re.I,
 )
 
@@ -69,7 +75,7 @@ def read_date_of_injury(
     if m and (v := _date_value(m, "d")):
         return v
     for m in _DOI_PROSE.finditer(flat, *summary):
-        v = _date_value(m, "d" if m["d"] else "d2")
+        v = _date_value(m, next(g for g in ("d", "d2", "d3") if m[g]))
         if v:
             return v
     return None
@@ -284,13 +290,28 @@ def split_diagnoses(text: str) -> list[str]:
     parts = [items[i] for i in range(2, len(items), 2)] if numbered else [text]
     out: list[str] = []
     for part in parts:
-        for chunk in [part] if numbered else re.split(r"\s*;\s*|,\s+", part):
+        # a list with semicolons keeps its commas inside a diagnosis ("herniation, right
+        # greater than left; spondylosis")
+        separator = r"\s*;\s*" if ";" in part else r"\s*;\s*|,\s+"
+        for chunk in [part] if numbered else re.split(separator, part):
             chunk = re.sub(r"^(?:and|or|as well as|also)\s+", "", chunk.strip(" .,:"), flags=re.I)
+            if out and _QUALIFIER.fullmatch(chunk):  # "syndrome, right worse than left"
+                out[-1] = f"{out[-1]}, {chunk}"
+                continue
             for d in _split_and(chunk) if chunk else []:
                 d = d.strip(" .,:;")
                 if d and len(d) < 200:
                     out.append(d)
     return list(dict.fromkeys(out))
+
+
+# What qualifies the diagnosis before it, after a comma: a side, a degree, a course.
+_QUALIFIER = re.compile(
+    r"(?:left|right|bilateral(?:ly)?|(?:left|right)\s+(?:greater|worse|more)\s+than\s+"
+    r"(?:left|right)|(?:mild|moderate|severe)(?:\s+(?:to|and)\s+(?:moderate|severe))?|unspecified"
+    r"|(?:chronic|acute|resolved|improved|recurrent)|(?:left|right)\s+(?:side|sided|dominant))",
+    re.I,
+)
 
 
 def read_diagnoses(flat: str, start: int, end: int) -> tuple[list[str], tuple[int, int] | None]:
@@ -443,6 +464,27 @@ _GENERIC_STEROID = re.compile(r"(?:cortico)?steroid|cortisone", re.I)
 _AFTER = re.compile(
     r"\b(?:after|following|post-?|status\s+post)\s*(?:the\s+|his\s+|her\s+)?$", re.I
 )
+# A surgery an item is only *related to*: "Associated surgical service: sling", "replacement TENS
+# pads", "physical therapy following the right knee arthroscopy", "cold therapy unit for the
+# planned repair". Read so only when the request names something else it asks for.
+_RELATED_SURGERY = frozenset({"surgical", "replacement"})
+_CONTEXT_OF_SURGERY = re.compile(
+    r"\b(?:after|following|post-?\s*(?:op(?:erative(?:ly)?)?)?|status\s+post|s/p|prior\s+to|before"
+    r"|pre-?\s*(?:op(?:erative(?:ly)?)?)?|for\s+(?:the|his|her|a|an|planned|scheduled|upcoming))"
+    r"\s+(?:[\w/-]+\s+){0,4}$",
+    re.I,
+)
+
+
+_GUIDANCE = frozenset({"ultrasound", "xray", "ct", "mri"})
+_GUIDED = re.compile(r"[\s-]*(?:guid(?:ance|ed)|localization)\b", re.I)
+
+
+def _related_surgery(s: str, f) -> bool:
+    """Whether the surgery found at ``f`` is what the item is for, not what it asks."""
+    if s[f.start : f.end].lower() in _RELATED_SURGERY:
+        return True
+    return _CONTEXT_OF_SURGERY.search(s, max(0, f.start - 60), f.start) is not None
 
 
 def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
@@ -454,10 +496,15 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     if "radiofrequency_ablation" in slugs:
         drop.add("surgery")
     spinal = bool(slugs & _SPINAL_INJECTIONS)
+    if slugs - {"surgery"}:
+        drop |= {f for f in found if f.slug == "surgery" and _related_surgery(s, f)}
+    if slugs - _GUIDANCE:  # "injection under ultrasound guidance": the imaging is the injection's
+        drop |= {f for f in found if f.slug in _GUIDANCE and _GUIDED.match(s, f.end)}
     out = [
         (f.slug, f.start, f.end)
         for f in found
         if f.slug not in drop
+        and f not in drop
         # "transforaminal epidural | steroid injection": the steroid is the epidural's
         and not (spinal and f.slug == "joint_injection" and _GENERIC_STEROID.match(s, f.start))
         # "home health care after surgery" asks for home health, not surgery
@@ -471,6 +518,47 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     for t in out:
         seen.setdefault(t[0], t)
     return list(seen.values())
+
+
+_TOPICAL = re.compile(
+    r"\b(?:creams?|gels?|ointments?|lotions?|patch(?:es)?|topicals?|topically|transdermal"
+    r"|liniments?|balms?|roll-?on|foam)\b|\d\s*(?:gm|grams?)\b",  # creams are weighed: 240gm
+    re.I,
+)
+_COMPOUNDED = re.compile(r"\bcompound(?:ed|s)?\b", re.I)
+
+
+def read_drug(s: str, vocab: Vocabulary) -> tuple[Drug, int, int] | None:
+    """The drug a medication request names, its class read in context: a drug asked for as a
+    cream, gel or patch is a topical analgesic (a fentanyl patch stays an opioid), several
+    drugs in one cream are one compound ("flurbiprofen/cyclobenzaprine/lidocaine"), and a
+    cream or compound naming no known drug still has its class."""
+    found = vocab.matcher("drug").finditer(s)
+    topical = _TOPICAL.search(s)
+    compounded = _COMPOUNDED.search(s)
+    if not found:
+        cue = topical or compounded
+        if cue is None:
+            return None
+        return Drug(None, "topical_analgesic" if topical else "compound"), cue.start(), cue.end()
+    first = found[0]
+    generics = list(dict.fromkeys(f.slug for f in found))
+    brand_topical = s[first.start : first.end].lower() in TOPICAL_BRANDS
+    if (topical or brand_topical) and first.slug not in SYSTEMIC_TRANSDERMAL:
+        return Drug("/".join(generics), "topical_analgesic"), first.start, found[-1].end
+    if compounded and len(generics) > 1:
+        return Drug("/".join(generics), "compound"), first.start, found[-1].end
+    term = vocab.term("drug", first.slug)
+    return Drug(first.slug, term.category or "other_drug"), first.start, first.end
+
+
+def categories_of(treatments: list[str], vocab: Vocabulary) -> list[str]:
+    """The official category of each treatment, each once (a treatment staff added: other)."""
+    out = []
+    for slug in treatments:
+        term = vocab.term("treatment", slug)
+        out.append(term.category if term and term.category else "other")
+    return list(dict.fromkeys(out))
 
 
 def read_body_regions(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:

@@ -29,10 +29,24 @@ UPHELD, OVERTURNED = "upheld", "overturned"
 _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
 # "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" ending its line. The scan looks for the
 # colon and outcome (a literal start is fast); the request is the line up to that colon.
+# The outcome may stand alone on the next line, where the heading was wrapped at the page width.
 _ITEM_OUTCOME = re.compile(
-    rf":[ \t]*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
+    rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
 )  # run on the lower-case text
-_ENUMERATION = re.compile(r"^\s*(?:\d{1,2}|[a-z])\s*[.)]\s+", re.I)
+_WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
+_ENUMERATION = re.compile(
+    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}\s*[.):-]?|(?:\d{1,2}|[a-z])\s*[.)])\s+",
+    re.I,
+)
+# "Determination:  OVERTURNED" on a line of its own: the request is the line above.
+_OUTCOME_LABEL = re.compile(
+    r"^\s*(?:(?:final|imr)\s+)?(?:determination|decision|outcome|result|finding)s?\s*$", re.I
+)
+# A line that leads into a request wrapped below it, though it ends with a colon.
+_REQUEST_LEAD = re.compile(
+    r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?)\s*:\s*$",
+    re.I,
+)
 _LINE_END_OK = re.compile(r"[.:;?!)\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
 # "1. Urine drug screen is not medically necessary and appropriate."
 # (early letters: "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
@@ -42,6 +56,13 @@ _ITEM_SENTENCE = re.compile(
     r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)(?P<request>(?:[^.]|\.(?=\S)|(?<=Inc)\.){3,300}?)\s+"
     r"(?:is|are|was|were)\s+(?P<neg>not\s*)?medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?"
     r"\s*\.",
+    re.I,
+)
+# The fallback's: "the request for X is (not) medically necessary" anywhere, numbered or not.
+_LOOSE_SENTENCE = re.compile(
+    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)?(?:the\s+)?(?:retrospective\s+|prospective\s+)?requests?"
+    r"\s+for\s+(?P<request>(?:[^.]|\.(?=\S)){3,300}?)\s+(?:is|are|was|were)\s+(?P<neg>not\s*)?"
+    r"medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?\s*\.",
     re.I,
 )
 # Early letters then take each item up again: "1) Regarding the request for a 28 day ...:"
@@ -64,8 +85,8 @@ _LABEL_BEFORE_COLON = re.compile(
     r"(?<![a-z0-9_])(?:"
     rf"(?P<ca>claims\s+administrator(?:'s)?\s+guidelines?|{_GUIDELINES_RELIED}\s+claims\s+"
     r"administrator[^:]{0,60}?)"
-    rf"|(?P<max>maximus\s+guidelines?|{_GUIDELINES_RELIED}\s+(?:expert|professional|medical|"
-    r"independent)\s+reviewer[^:]{0,60}?)"
+    rf"|(?P<max>maximus\s+guidelines?|{_GUIDELINES_RELIED}\s+(?:(?:expert|professional|medical|"
+    r"independent)\s+)?reviewer[^:]{0,60}?)"
     r"|(?P<rationale>decision\s+rationale|rationale\s+for\s+(?:the\s+)?decision|rationale)"
     r")\s*$"
 )  # run on the lower-case text
@@ -102,13 +123,17 @@ def _clean_request(raw: str) -> tuple[str, int]:
 def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
     """Items headed "Request:  Upheld", each with a body running to the next heading."""
     text = ft.text
-    o_start, o_end = ft.span(start, end) if end > start else (0, 0)
+    o_start, o_end = ft.text_span(start, end) if end > start else (0, 0)
     found = []
     for m in _ITEM_OUTCOME.finditer(ft.text_lower, o_start, o_end):
         line_start = max(o_start, text.rfind("\n", 0, m.start()) + 1)
         line = text[line_start : m.start()]
         req_start = line_start + len(line) - len(line.lstrip())
         req_end = line_start + len(line.rstrip())
+        if _OUTCOME_LABEL.match(line):  # the outcome's label: the request stands above it
+            req_end = len(text[o_start:line_start].rstrip()) + o_start
+            req_start = max(o_start, text.rfind("\n", o_start, req_end) + 1)
+            req_start += len(text[req_start:req_end]) - len(text[req_start:req_end].lstrip())
         if req_end <= req_start:
             continue
         req_start = _wrapped_start(text, o_start, req_start)
@@ -133,24 +158,28 @@ def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
 
 
 def _wrapped_start(text: str, lo: int, req_start: int) -> int:
-    """Where a request starts that may wrap onto the line above (or two), when that line ends
+    """Where a request starts that may wrap onto the lines above, while the line above ends
     mid-phrase. Offsets are in ``text``, not before ``lo``."""
-    for _ in range(2):
+    for _ in range(_WRAPPED_LINES):
         before = text.rfind("\n", lo, req_start)  # end of the line above
         above_end = len(text[lo:before].rstrip()) + lo if before > lo else 0
         above_start = max(lo, text.rfind("\n", lo, above_end) + 1)
         above = text[above_start:above_end]
-        if before <= lo or not above.strip() or _LINE_END_OK.search(above) or is_heading(above):
+        if before <= lo or not above.strip() or is_heading(above):
+            break
+        if _LINE_END_OK.search(above) and not _REQUEST_LEAD.search(above):
             break
         req_start = above_start + len(above) - len(above.lstrip())
     return req_start
 
 
-def _sentence_items(flat: str, start: int, end: int) -> list[ItemBlock]:
+def _sentence_items(
+    flat: str, start: int, end: int, sentence: re.Pattern[str] = _ITEM_SENTENCE
+) -> list[ItemBlock]:
     """Items stated as "1. X is (not) medically necessary and appropriate." (older letters)."""
     found: list[ItemBlock] = []
     seen: dict[str, ItemBlock] = {}
-    for m in _ITEM_SENTENCE.finditer(flat, start, end):
+    for m in sentence.finditer(flat, start, end):
         request, cut = _clean_request(m["request"])
         if not request:
             continue
@@ -285,3 +314,12 @@ def find_item_blocks(ft: FlatText, sections: dict[str, Section]) -> list[ItemBlo
     if not blocks and "issue" in sections:
         blocks = _issue_items(ft.flat, sections["issue"])
     return blocks
+
+
+def fallback_item_blocks(ft: FlatText) -> list[ItemBlock]:
+    """Items of a letter whose decisions section could not be read item by item: any
+    "...: Upheld" line, else any "the request for X is (not) medically necessary" sentence,
+    anywhere in the letter."""
+    return _heading_items(ft, 0, len(ft.flat)) or _sentence_items(
+        ft.flat, 0, len(ft.flat), _LOOSE_SENTENCE
+    )

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from .citations import parse_citations
 from .fields import (
     Value,
+    categories_of,
     read_age,
     read_body_regions,
     read_case_number,
     read_date_assigned,
     read_date_of_injury,
     read_diagnoses,
+    read_drug,
     read_laterality,
     read_quantity,
     read_reviewer,
@@ -37,6 +39,7 @@ from .items import (
     adopted,
     adopts,
     conclusion,
+    fallback_item_blocks,
     find_item_blocks,
     labelled_parts,
 )
@@ -46,7 +49,7 @@ from .text import FlatText, content_hash
 from .vocab import DEFAULT_VOCABULARY, Vocabulary
 
 # Bump when parsing changes what it stores, so stored letters can be told apart and re-parsed.
-PARSER_VERSION = "2026.11.2"
+PARSER_VERSION = "2026.12.1"
 
 _SPINE = frozenset({"cervical_spine", "thoracic_spine", "lumbar_spine"})
 Bounds = tuple[int, int]  # flat offsets
@@ -59,6 +62,12 @@ _BOILERPLATE = re.compile(
 _IMR_SIGNAL = re.compile(
     r"\b(?:Independent\s+Medical\s+Review|IMR|MAXIMUS|expert\s+reviewer|medically\s+necessary"
     r"|Utilization\s+Review)\b",
+    re.I,
+)
+# What closes a letter after its last rationale: never part of it.
+_CLOSING = re.compile(
+    r"\s(?:This\s+(?:determination|decision)\s+is\s+final|In\s+accordance\s+with\s+(?:the\s+)?"
+    r"(?:California\s+)?Labor\s+Code|Sincerely,|cc:\s)",
     re.I,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
@@ -119,7 +128,7 @@ class _Reader:
             case_summary=case_summary,
             case_number=case_number.value if case_number else None,
             date_assigned=date_assigned.value if date_assigned else None,
-            content_hash=content_hash(self.ft.text),
+            content_hash=content_hash(self.ft.original),
             warnings=self.warnings,
             spans=self.spans,
         )
@@ -142,6 +151,12 @@ class _Reader:
     ) -> tuple[Value | None, Value | None, Value | None]:
         """The case number, date assigned and UR denial date, as found (or None)."""
         case_number = read_case_number(self.flat, *header)
+        running = None
+        if case_number is None:  # a running header's, on every page (the normaliser drops it)
+            for line, start, _ in self.ft.furniture:
+                if found := read_case_number(line, 0, len(line)):
+                    running = Value(found.value, start + found.start, start + found.end)
+                    break
         date_assigned = read_date_assigned(self.flat, *header)
         decisions = self.sections.get("decisions")
         intro = (decisions.body_start, blocks[0].head) if decisions and blocks else (0, 0)
@@ -155,11 +170,15 @@ class _Reader:
                 self.span(name, v.start, v.end)
         if ur is None and case_number is not None:
             self.warn("ur_date", "the header has no UR denial date")
+        if running is not None:
+            case_number = running
+            self.spans["case_number"] = (running.start, running.end)  # offsets of the original
         return case_number, date_assigned, ur
 
     def diagnoses(self, summary: Bounds) -> tuple[list[str], Bounds | None]:
         diagnoses, dx_span = read_diagnoses(self.flat, *summary)
         if dx_span:
+            diagnoses = [self.ft.written(d, *dx_span) for d in diagnoses]
             self.span("diagnoses", *dx_span)
         else:
             self.warn("diagnoses", "no diagnosis found in the case summary")
@@ -173,7 +192,7 @@ class _Reader:
         s, e = summary
         lead = _BOILERPLATE.match(self.flat, s, e)
         s = lead.end() if lead else s
-        case_summary = self.flat[s:e].strip() or None
+        case_summary = self.ft.written(self.flat[s:e].strip(), s, e) or None
         if case_summary:
             self.span("case_summary", s, e)
         return case_summary
@@ -229,6 +248,14 @@ class _Reader:
     # --- items
 
     def items(self, blocks: list[ItemBlock], dx_span, summary) -> list[Item]:
+        if not blocks and _IMR_SIGNAL.search(self.flat):
+            blocks = fallback_item_blocks(self.ft)
+            if blocks:
+                self.warn(
+                    "items",
+                    "the decisions section could not be read item by item; the items were read "
+                    "from decision lines and sentences found elsewhere in the letter",
+                )
         if not blocks:
             if not _IMR_SIGNAL.search(self.flat):
                 raise ParseError(
@@ -249,8 +276,9 @@ class _Reader:
             if any(slug in _SPINE for slug, _, _ in found):
                 # "lumbar radiculopathy into the left lower extremity" is a spine's
                 found = [f for f in found if f[0] not in ("upper_extremity", "lower_extremity")]
-            if found:
-                return [(slug, s + dx_span[0], e + dx_span[0]) for slug, s, e in found]
+            if found:  # the first diagnosis's region: letters name the main diagnosis first
+                slug, s, e = found[0]
+                return [(slug, s + dx_span[0], e + dx_span[0])]
         counts: dict[str, list[tuple[int, int]]] = {}
         for f in self.vocab.matcher("body_region").finditer(self.flat, *summary):
             counts.setdefault(f.slug, []).append((f.start, f.end))
@@ -265,7 +293,8 @@ class _Reader:
 
     def item(self, position: int, block: ItemBlock, inferred: Callable[[], list]) -> Item:
         """One disputed item; ``inferred()`` gives the summary's region, read only if needed."""
-        item = Item(position=position, request=block.request, outcome=block.outcome)
+        request = self.ft.written(block.request, block.head, block.request_span[1])
+        item = Item(position=position, request=request, outcome=block.outcome)
         item.spans["request"] = self.ft.span(*block.request_span)
         parts = self.item_parts(block)
         self.item_citations(item, parts)
@@ -309,9 +338,11 @@ class _Reader:
     def item_rationale(self, item: Item, bounds: Bounds | None) -> None:
         if bounds is not None:
             s, e = bounds
+            if closing := _CLOSING.search(self.flat, s, e):  # the letter's end, after the last
+                e = closing.start()
             text = self.flat[s:e].strip()
             if text:
-                item.rationale = text
+                item.rationale = self.ft.written(text, s, e)
                 lead = len(self.flat[s:e]) - len(self.flat[s:e].lstrip())
                 item.spans["rationale"] = self.ft.span(s + lead, s + lead + len(text))
         if not item.rationale:
@@ -340,12 +371,19 @@ class _Reader:
     def item_treatments(self, item: Item, block: ItemBlock) -> None:
         found = read_treatments(block.request, self.vocab)
         item.treatments = [slug for slug, _, _ in found]
+        item.categories = categories_of(item.treatments, self.vocab)
         if found:
             item.spans["treatments"] = [self.in_request(block, s, e) for _, s, e in found]
         else:
             self.warn(
                 f"items[{item.position}].treatments", f"no known treatment in {block.request!r}"
             )
+        if "medication" in item.treatments:
+            if drug := read_drug(block.request, self.vocab):
+                item.drug, start, end = drug
+                item.spans["drug"] = self.in_request(block, start, end)
+            else:
+                self.warn(f"items[{item.position}].drug", f"no known drug in {block.request!r}")
 
     def item_body_regions(self, item: Item, block: ItemBlock, inferred: Callable[[], list]) -> None:
         """The regions the request names, else the one the case summary makes plain."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 PageRange = tuple[int, int]
@@ -23,6 +23,7 @@ class Term:
     label: str
     aliases: tuple[str, ...] = ()
     pages: tuple[PageRange, ...] = field(default=())  # MTUS sections only
+    category: str | None = None  # a treatment's category, a drug's class
 
 
 class Found(NamedTuple):
@@ -159,7 +160,17 @@ class Matcher:
         return list(dict.fromkeys(f.slug for f in self.finditer(text, start, end)))
 
 
-KINDS = ("treatment", "body_region", "specialty", "guideline", "state", "mtus_section")
+KINDS = (
+    "treatment",
+    "body_region",
+    "specialty",
+    "guideline",
+    "state",
+    "mtus_section",
+    "drug",
+    "category",
+    "drug_class",
+)
 
 
 class Vocabulary:
@@ -204,7 +215,7 @@ class Vocabulary:
                         raise ValueError(f"bad alias {a!r} for {kind}/{slug}: {exc}") from exc
                 for i, t in enumerate(tables[kind]):
                     if t.slug == slug:
-                        tables[kind][i] = Term(t.slug, t.label, t.aliases + aliases, t.pages)
+                        tables[kind][i] = replace(t, aliases=t.aliases + aliases)
                         break
                 else:
                     tables[kind].append(Term(slug, slug.replace("_", " "), aliases))

@@ -59,11 +59,25 @@ class Citation:
 
 
 @dataclass
+class Drug:
+    """The medication an item asks for: its generic name (None where only the form is known,
+    "a compounded cream") and its class."""
+
+    generic: str | None
+    drug_class: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"generic": self.generic, "class": self.drug_class}
+
+
+@dataclass
 class Item:
     position: int
     request: str
     outcome: str | None
     treatments: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    drug: Drug | None = None
     body_regions: list[str] = field(default_factory=list)
     body_regions_inferred: bool = False
     laterality: str | None = None
@@ -78,6 +92,8 @@ class Item:
             "request": self.request,
             "outcome": self.outcome,
             "treatments": list(self.treatments),
+            "categories": list(self.categories),
+            "drug": self.drug.to_dict() if self.drug else None,
             "body_regions": list(self.body_regions),
             "body_regions_inferred": self.body_regions_inferred,
             "laterality": self.laterality,

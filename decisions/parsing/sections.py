@@ -53,11 +53,13 @@ _HEADINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "decisions",
         (
             "IMR ISSUES, DECISIONS AND RATIONALES",
+            "IMR ISSUES, DECISIONS, AND RATIONALES",
+            "IMR ISSUE(S), DECISION(S) AND RATIONALE(S)",
             "IMR DECISION(S) AND RATIONALE(S)",
             "INDEPENDENT MEDICAL REVIEW DECISION(S) AND RATIONALE(S)",
         ),
     ),
-    ("issue", ("ISSUE(S) AT DISPUTE",)),
+    ("issue", ("ISSUE(S) AT DISPUTE", "ISSUE(S) IN DISPUTE", "DISPUTED ISSUE(S)")),
     (
         "guidelines",
         (

@@ -8,13 +8,12 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
-# Runs that the flat view turns into one space: whitespace other than a lone space, with any page
-# footers ("Page 2 of 5") standing on lines of their own inside the run. The pattern starts with
-# ``\s`` so the regex engine can skip ahead to whitespace instead of trying every position.
-_COLLAPSE = re.compile(
-    r"\s(?:(?<=[^ ])|(?=\s))\s*"
-    r"(?:(?:(?<=\n)|(?<=\n[ \t])|(?<=\n[ \t]{2}))Page\s+\d+\s+of\s+\d+[ \t]*(?=\r?\n|\Z)\s*)*"
-)
+from .normalise import Normalised, lower_same_length
+
+# Runs that the flat view turns into one space: whitespace other than a lone space. The pattern
+# starts with ``\s`` so the regex engine can skip ahead to whitespace instead of trying every
+# position.
+_COLLAPSE = re.compile(r"\s(?:(?<=[^ ])|(?=\s))\s*")
 
 
 def normalise_text(text: str) -> str:
@@ -27,34 +26,43 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def lower_same_length(s: str) -> str:
-    """``s`` in lower case with every offset unchanged (a few characters lengthen in lower())."""
-    lower = s.lower()
-    return lower if len(lower) == len(s) else s.translate(_ASCII_LOWER)
-
-
 class FlatText:
-    """The letter with whitespace runs collapsed, mapping every flat offset back to the original.
+    """The letter normalised (``normalise.Normalised``: line endings, invisible characters, page
+    furniture...) as ``text``, and with its whitespace runs collapsed as ``flat``.
 
     Parsing runs on ``flat`` (so doubled line breaks and page breaks never split a phrase);
-    ``span()`` turns a flat (start, end) into the (start, end) of the original text.
+    ``span()`` turns a flat (start, end) into the (start, end) of the original letter, and
+    ``text_span()`` into those of ``text``.
 
     ``lower`` (and ``text_lower``) are the same texts in lower case, offset for offset: a
     case-sensitive pattern with a literal start scans them far faster than a case-insensitive
     one scans the original, which matters for patterns run over whole sections.
     """
 
-    __slots__ = ("_fbreaks", "_obreaks", "_shifts", "flat", "lower", "text", "text_lower")
+    __slots__ = (
+        "_fbreaks",
+        "_norm",
+        "_obreaks",
+        "_shifts",
+        "flat",
+        "flat_written",
+        "lower",
+        "original",
+        "text",
+        "text_lower",
+    )
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self._norm = Normalised(original)
+        self.text = text = self._norm.text
         lead = len(text) - len(text.lstrip())
         end = len(text.rstrip())
         core = text[lead:end]
         self.flat = _COLLAPSE.sub(" ", core)
+        # the same, offset for offset, with the letter's own quotes and dashes: values as written
+        written = self._norm.written
+        self.flat_written = self.flat if written is text else _COLLAPSE.sub(" ", written[lead:end])
         # Each collapsed run of length n shifts the rest of the text by n - 1. The tables hold,
         # for every stretch between runs, where it starts in the flat text and in the original
         # and the shift between the two (built with C-level iteration: this runs per letter).
@@ -67,16 +75,33 @@ class FlatText:
         self.text_lower = lower_same_length(text)
 
     def orig(self, f: int) -> int:
-        """Original offset of flat offset ``f`` (a collapsed space maps to its run's start)."""
+        """Offset in ``text`` of flat offset ``f`` (a collapsed space maps to its run's start)."""
         i = bisect_right(self._fbreaks, f) - 1
         return f + self._shifts[i]
 
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Original (start, end) of the flat slice [start, end)."""
+    def written(self, value: str, start: int, end: int) -> str:
+        """``value``, read from ``flat[start:end]``, as the letter wrote it (its own quotes and
+        dashes)."""
+        if self.flat_written is self.flat or not value:
+            return value
+        i = self.flat.find(value, start, end)
+        return value if i < 0 else self.flat_written[i : i + len(value)]
+
+    @property
+    def furniture(self) -> list[tuple[str, int, int]]:
+        """The page furniture lines the normaliser removed, with their original spans."""
+        return self._norm.furniture
+
+    def text_span(self, start: int, end: int) -> tuple[int, int]:
+        """(start, end) in ``text`` of the flat slice [start, end)."""
         if end <= start:
             o = self.orig(start)
             return (o, o)
         return (self.orig(start), self.orig(end - 1) + 1)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """(start, end) in the original letter of the flat slice [start, end)."""
+        return self._norm.span(*self.text_span(start, end))
 
     def to_flat(self, o: int) -> int:
         """Flat offset of original offset ``o`` (inside a collapsed run: the run's space)."""

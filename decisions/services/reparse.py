@@ -49,6 +49,8 @@ ITEM_FIELDS = [
     "body_regions_inferred",
     "laterality",
     "quantity",
+    "drug_id",
+    "drug_class",
     "rationale",
     "citations_text",
     "spans",

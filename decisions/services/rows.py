@@ -93,6 +93,7 @@ class LetterRows:
             "state": set(self.states),
             "specialty": set(self.specialties),
             "treatment": {t for i in self.items for t in i.treatments},
+            "drug": {i.item.drug_id for i in self.items if i.item.drug_id},
             "body_region": {r for i in self.items for r in i.body_regions},
             "guideline": {c.citation.guideline_id for i in self.items for c in i.citations},
         }

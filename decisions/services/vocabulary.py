@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.db import models
 
 from .. import parsing
-from ..models import BodyRegion, Guideline, Specialty, State, Treatment
+from ..models import BodyRegion, Drug, Guideline, Specialty, State, Treatment
 
 TERM_MODELS = {
     "treatment": Treatment,
+    "drug": Drug,
     "body_region": BodyRegion,
     "guideline": Guideline,
     "specialty": Specialty,
@@ -17,15 +18,24 @@ TERM_MODELS = {
 TERM_KINDS = {model: kind for kind, model in TERM_MODELS.items()}
 
 
+# The field a term's category fills, where its table has one.
+CATEGORY_FIELDS = {"treatment": "category", "drug": "drug_class"}
+
+
 def vocabulary_sync() -> None:
-    """Make sure every built-in vocabulary term has its lookup row (labels kept up to date)."""
+    """Make sure every built-in vocabulary term has its lookup row (labels and categories kept
+    up to date)."""
     for kind, model in TERM_MODELS.items():
         terms = parsing.vocab.DEFAULT_VOCABULARY.terms(kind)
+        category = CATEGORY_FIELDS.get(kind)
         model.objects.bulk_create(
-            [model(slug=t.slug, label=t.label) for t in terms],
+            [
+                model(slug=t.slug, label=t.label, **({category: t.category} if category else {}))
+                for t in terms
+            ],
             update_conflicts=True,
             unique_fields=["slug"],
-            update_fields=["label"],
+            update_fields=["label", *([category] if category else [])],
         )
 
 

@@ -53,7 +53,10 @@ def _pools() -> dict[str, list[str]]:
     )
     return {
         "outcome": DecisionItem.Outcome.values,
+        "category": _present(DecisionItem, "treatments__category"),
         "treatment": _present(DecisionItem, "treatments__slug"),
+        "drug_class": _present(DecisionItem, "drug_class"),
+        "drug": _present(DecisionItem, "drug__slug"),
         "body_region": _present(DecisionItem, "body_regions__slug"),
         "guideline": _present(GuidelineCitation, "guideline_id"),
         "source": GuidelineCitation.Source.values,
@@ -74,6 +77,7 @@ def test_engine_counts_equal_the_database_counts_on_random_filter_sets(many_lett
     rng = random.Random(2026)
     pools = _pools()
     assert len(pools["treatment"]) >= 5 and len(pools["guideline"]) >= 3  # data worth testing
+    assert len(pools["drug"]) >= 3 and len(pools["category"]) >= 4
     nonempty = 0
     for _ in range(120):
         params = _random_query(rng, pools)

@@ -16,7 +16,14 @@ from decisions.parsing import (
     parse_unguarded,
 )
 from decisions.parsing.citations import parse_page_list
-from decisions.parsing.fields import read_quantity
+from decisions.parsing.fields import (
+    categories_of,
+    read_drug,
+    read_quantity,
+    read_treatments,
+    split_diagnoses,
+)
+from decisions.parsing.normalise import Normalised
 from decisions.parsing.vocab import DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,6 +262,220 @@ def test_quantities(request_text, quantity):
 )
 def test_vocabulary_aliases(kind, phrase, slug):
     assert slug in DEFAULT_VOCABULARY.matcher(kind).slugs(phrase)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "treatments"),
+    [
+        ("Associated surgical service: post-operative physical therapy x12", ["physical_therapy"]),
+        ("Associated surgical service: shoulder sling", ["dme"]),
+        ("Associated surgical service: cold therapy unit 7 day rental", ["hot_cold_therapy"]),
+        ("Physical therapy following the right knee arthroscopy", ["physical_therapy"]),
+        ("Cold therapy unit for the planned rotator cuff repair", ["hot_cold_therapy"]),
+        ("Replacement TENS patches", ["tens"]),
+        ("Right total knee replacement", ["surgery"]),
+        ("Right carpal tunnel release", ["surgery"]),
+        ("Labs: CBC, CMP, PT/PTT", ["lab_test"]),
+        ("PT/INR", ["lab_test"]),
+        ("PT 2x4 for the lumbar spine", ["physical_therapy"]),
+        ("Tennis elbow band", ["dme"]),
+        ("Pre-operative EKG", ["lab_test"]),
+    ],
+)
+def test_treatments_read_in_context_not_from_a_keyword(request_text, treatments):
+    assert [slug for slug, _, _ in read_treatments(request_text, DEFAULT_VOCABULARY)] == treatments
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "No section of the MTUS was applicable. Decision based on Non-MTUS Citation ODG.",
+        "The MTUS is silent on this issue. Decision based on Non-MTUS Citation ODG.",
+        "The Claims Administrator did not base its decision on the MTUS. Decision based on "
+        "Non-MTUS Citation Official Disability Guidelines (ODG).",
+    ],
+)
+def test_a_guideline_the_reviewer_did_not_rely_on_is_not_cited(sentence):
+    text = letter("002").replace(
+        "Claims Administrator guideline: Decision based on MTUS Chronic Pain Treatment Guidelines "
+        "\n\nPhysical Medicine.",
+        f"Claims Administrator guideline: {sentence}",
+        1,
+    )
+    assert f"guideline: {sentence}" in text
+    cited = [c.guideline for c in parse_letter(text).items[0].citations if c.source != "maximus"]
+    assert "mtus" not in cited and "odg" in cited
+
+
+def test_a_letter_whose_decisions_cannot_be_read_item_by_item_still_lands_with_a_warning():
+    text = letter("001").replace(
+        "PHYSICAL THERAPY 2 X 6 FOR THE CERVICAL SPINE:  Upheld",
+        "The request for physical therapy 2 x 6 for the cervical spine is not medically necessary.",
+    )
+    assert "Upheld" not in text
+    parsed = parse_letter(text)
+    assert [(i.request, i.outcome) for i in parsed.items] == [
+        ("physical therapy 2 x 6 for the cervical spine", "upheld")
+    ]
+    assert parsed.items[0].treatments == ["physical_therapy"]
+    assert parsed.patient.age == 59
+    assert any(w.field == "items" for w in parsed.warnings)
+
+
+def test_diagnoses_keep_their_own_commas_in_a_list_with_semicolons():
+    assert split_diagnoses(
+        "cervical disc herniation with radiculopathy, right greater than left; cervical "
+        "spondylosis; myofascial pain"
+    ) == [
+        "cervical disc herniation with radiculopathy, right greater than left",
+        "cervical spondylosis",
+        "myofascial pain",
+    ]
+    assert split_diagnoses(
+        "bilateral carpal tunnel syndrome, right worse than left, and tendinitis"
+    ) == [
+        "bilateral carpal tunnel syndrome, right worse than left",
+        "tendinitis",
+    ]
+
+
+def test_imaging_that_guides_an_injection_is_not_a_request_of_its_own():
+    found = read_treatments(
+        "Trigger point injections x4 under ultrasound guidance", DEFAULT_VOCABULARY
+    )
+    assert [slug for slug, _, _ in found] == ["trigger_point_injection"]
+
+
+def test_a_suspended_hyphen_at_a_line_end_is_not_a_broken_word():
+    assert Normalised("short-\nand long-term goals; medi-\ncally").text == (
+        "short-\nand long-term goals; medically"
+    )
+
+
+def test_a_professional_review_with_determination_lines_and_a_closing_paragraph():
+    text = (
+        "MEDICAL PROFESSIONAL REVIEW\n\nIMR Case Number: CM15-0114720\n\nCLINICAL SUMMARY:\n"
+        "The patient is a 39 year old woman injured on 10/30/2012.\n\nISSUE AT DISPUTE:\n"
+        "1. Cognitive behavioral therapy, 6 sessions\n\nDETERMINATION AND RATIONALE:\n\n"
+        "Issue 1.  Cognitive behavioral therapy, 6 sessions\nDetermination:  OVERTURNED\n"
+        "Guideline(s) relied upon by the Reviewer: Decision based on MTUS Chronic Pain Treatment "
+        "Guidelines Behavioral interventions Page(s): 23.\nRationale: The MTUS recommends it. The "
+        "request is medically necessary.\n\nThis determination is final and binding.\n"
+    )
+    (item,) = parse_letter(text).items
+    assert (item.request, item.outcome) == (
+        "Cognitive behavioral therapy, 6 sessions",
+        "overturned",
+    )
+    assert item.rationale == "The MTUS recommends it. The request is medically necessary."
+    assert [(c.source, c.guideline, c.pages) for c in item.citations] == [
+        ("maximus", "mtus_chronic_pain", [(23, 23)])
+    ]
+
+
+def test_a_case_number_given_only_by_the_running_header_is_read():
+    text = letter("001")
+    lines = text.split("\n")
+    header = "Final Determination Letter for IMR Case Number CM15-0208841"
+    paged = "\n".join([*lines[:40], "Page 1 of 2", header, *lines[40:]])
+    parsed = parse_letter(paged)
+    assert parsed.case_number == "CM15-0208841"
+    assert header not in " ".join(i.rationale or "" for i in parsed.items) + (
+        parsed.case_summary or ""
+    )
+    s, e = parsed.spans["case_number"]
+    assert paged[s:e] == "CM15-0208841"
+
+
+def test_sex_from_pronouns_where_no_word_says_it():
+    text = letter("002")
+    parsed = parse_letter(text)
+    age = str(parsed.patient.age)
+    no_word = re.sub(r"\b(?:fe)?male\b", "person", text)
+    no_word = re.sub(
+        r"\b(?:[Hh]e|[Hh]is|[Hh]im)\b",
+        lambda m: {"he": "she", "He": "She", "his": "her", "His": "Her", "him": "her"}[m.group()],
+        no_word,
+    )
+    assert age in no_word
+    assert parse_letter(no_word).patient.sex == "female"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "generic", "drug_class"),
+    [
+        ("Norco 10/325mg #120", "hydrocodone/acetaminophen", "opioid"),
+        ("Hydrocodone/APAP 10/325 #60", "hydrocodone/acetaminophen", "opioid"),
+        ("Hydrocodone 10/325mg #90", "hydrocodone/acetaminophen", "opioid"),
+        ("Hysingla ER 30mg #30", "hydrocodone", "opioid"),
+        ("Percocet 10/325 #120", "oxycodone/acetaminophen", "opioid"),
+        ("Oxycodone 10/325mg #90", "oxycodone/acetaminophen", "opioid"),
+        ("OxyContin 20mg #60", "oxycodone", "opioid"),
+        ("Ultracet 37.5/325mg #60", "tramadol/acetaminophen", "opioid"),
+        ("Tramadol ER 150mg #30", "tramadol", "opioid"),
+        ("Tylenol #3 #60", "acetaminophen/codeine", "opioid"),
+        ("Butrans patch 10mcg/hr #4", "buprenorphine", "opioid"),
+        ("Fentanyl 25mcg/hr transdermal patch #10", "fentanyl", "opioid"),
+        ("Naproxen sodium 550mg #60", "naproxen", "nsaid"),
+        ("Anaprox DS 550mg #60", "naproxen", "nsaid"),
+        ("Celebrex 200mg #30", "celecoxib", "nsaid"),
+        ("Voltaren gel 1% 100g", "diclofenac", "topical_analgesic"),
+        ("Flector patches #30", "diclofenac", "topical_analgesic"),
+        ("Pennsaid 2% solution", "diclofenac", "topical_analgesic"),
+        ("Lidoderm 5% patch #30", "lidocaine", "topical_analgesic"),
+        ("Terocin patches #30", "lidocaine/menthol", "topical_analgesic"),
+        ("Flurbiprofen 20% cream 120gm", "flurbiprofen", "topical_analgesic"),
+        (
+            "Compounded cream: Flurbiprofen 20%/Cyclobenzaprine 4%/Lidocaine 5%",
+            "flurbiprofen/cyclobenzaprine/lidocaine",
+            "topical_analgesic",
+        ),
+        (
+            "Ketoprofen/Gabapentin/Lidocaine compound 240gm",
+            "ketoprofen/gabapentin/lidocaine",
+            "topical_analgesic",
+        ),
+        ("Compounded Ketoprofen/Gabapentin 10% #1", "ketoprofen/gabapentin", "compound"),
+        ("Topical cream 240gm", None, "topical_analgesic"),
+        ("Soma 350mg #60", "carisoprodol", "muscle_relaxant"),
+        ("Fexmid 7.5mg #60", "cyclobenzaprine", "muscle_relaxant"),
+        ("Lyrica 75mg #60", "pregabalin", "anticonvulsant"),
+        ("Cymbalta 60mg #30", "duloxetine", "antidepressant"),
+        ("Xanax 0.5mg #30", "alprazolam", "benzodiazepine"),
+        ("Ambien 10mg #30", "zolpidem", "sleep_aid"),
+        ("Prilosec 20mg #60", "omeprazole", "proton_pump_inhibitor"),
+        ("Theramine #90", "theramine", "other_drug"),
+    ],
+)
+def test_medications_by_brand_or_generic_name_and_class(request_text, generic, drug_class):
+    found = read_drug(request_text, DEFAULT_VOCABULARY)
+    assert found is not None
+    assert (found[0].generic, found[0].drug_class) == (generic, drug_class)
+    assert "medication" in DEFAULT_VOCABULARY.matcher("treatment").slugs(request_text)
+
+
+def test_every_treatment_has_one_official_category():
+    categories = {t.slug for t in DEFAULT_VOCABULARY.terms("category")}
+    for term in DEFAULT_VOCABULARY.terms("treatment"):
+        assert term.category in categories, term.slug
+    assert categories_of(["chiropractic", "physical_therapy"], DEFAULT_VOCABULARY) == [
+        "rehabilitation"
+    ]
+    assert categories_of(
+        ["bone_growth_stimulator", "orthotics", "hot_cold_therapy"], DEFAULT_VOCABULARY
+    ) == ["dmepos"]
+
+
+def test_a_medication_item_carries_its_drug_and_category():
+    text = letter("002").replace(
+        "TPI 20553 X6 in the Right Lumbar Paraspinals", "Norco 10/325mg #120"
+    )
+    item = parse_letter(text).to_dict()["items"][1]
+    assert item["request"].startswith("Norco 10/325mg #120")
+    assert item["categories"] == ["pharmaceuticals"]
+    assert item["drug"] == {"generic": "hydrocodone/acetaminophen", "class": "opioid"}
+    assert text[slice(*item["spans"]["drug"])] == "Norco"
+    assert parse_letter(letter("002")).to_dict()["items"][1]["drug"] is None
 
 
 @pytest.mark.parametrize(

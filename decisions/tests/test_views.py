@@ -266,6 +266,33 @@ def test_api_results_carry_what_a_client_needs(client, sample_letters):
     assert data["next"] is None
 
 
+def test_the_official_taxonomy_filters_and_counts_category_drug_class_and_drug(client, db):
+    from decisions import services
+
+    from .conftest import LETTERS
+
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(LETTERS.glob("*.txt"))}
+    name = next(n for n in texts if n.startswith("002"))
+    texts[name] = texts[name].replace(
+        "TPI 20553 X6 in the Right Lumbar Paraspinals", "Lidoderm 5% patch #30 for the low back"
+    )
+    list(services.letters_ingest(letters=[services.LetterInput(n, t) for n, t in texts.items()]))
+
+    _, data = api(client, "category=pharmaceuticals")
+    (patch,) = data["results"]
+    assert patch["request"].startswith("Lidoderm 5% patch #30")
+    assert patch["categories"] == ["pharmaceuticals"]
+    assert patch["drug"] == {"generic": "lidocaine", "class": "topical_analgesic"}
+    assert count(client, "drug_class=topical_analgesic") == 1
+    assert count(client, "drug=lidocaine") == 1
+    assert count(client, "category=rehabilitation") == 6  # physical therapy, chiro, massage
+    assert count(client, "category=rehabilitation&category=pharmaceuticals") == 7
+
+    page = client.get("/?category=rehabilitation").content.decode()
+    assert "Treatment category" in page and "Drug class" in page
+    assert client.get("/?drug_class=not_a_class").status_code == 400
+
+
 # --- full-text search ------------------------------------------------------------------------
 
 

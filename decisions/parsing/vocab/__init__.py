@@ -8,9 +8,11 @@ alias touches no code. A file is a list of ``[[term]]`` tables, each becoming a 
   whitespace between them, an optional plural "s" or "es") or, after ``re:``, a regular
   expression without named groups (a TOML literal string, in single quotes, keeps its
   backslashes as written).
-- ``aliases_from``: another file of this folder whose names (every list in it, in order) follow
-  the term's own aliases (``drugs`` for the treatment ``medication``).
+- ``aliases_from``: another vocabulary of this folder whose terms' labels and aliases (in file
+  order) follow the term's own aliases (``drugs`` for the treatment ``medication``).
 - ``pages``: ``[first, last]`` page ranges (the MTUS page table only).
+- ``category``: a treatment's category (``categories.toml``), a drug's class
+  (``drug_classes.toml``).
 
 Order counts: a matcher tries aliases longest first, and of two the same length the one listed
 first, so keep the files' order when editing. How terms are found in text is ``matching``'s.
@@ -28,8 +30,10 @@ from ..matching import KINDS, Found, Matcher, PageRange, Term, Vocabulary
 
 __all__ = [
     "BODY_REGIONS",
+    "CATEGORIES",
     "DEFAULT_VOCABULARY",
     "DRUGS",
+    "DRUG_CLASSES",
     "GUIDELINES",
     "KINDS",
     "MEDICATION_HINT",
@@ -37,6 +41,8 @@ __all__ = [
     "MTUS_SECTIONS",
     "SPECIALTIES",
     "STATES",
+    "SYSTEMIC_TRANSDERMAL",
+    "TOPICAL_BRANDS",
     "TREATMENTS",
     "Found",
     "Matcher",
@@ -46,7 +52,7 @@ __all__ = [
 ]
 
 _HERE = Path(__file__).resolve().parent
-_TERM_KEYS = frozenset({"slug", "label", "aliases", "aliases_from", "pages"})
+_TERM_KEYS = frozenset({"slug", "label", "aliases", "aliases_from", "pages", "category"})
 _read: dict[str, dict] = {}  # file name -> its tables, while the module loads
 
 
@@ -58,11 +64,13 @@ def _load(name: str) -> dict:
 
 
 def _names(name: str) -> tuple[str, ...]:
-    """Every name of a file of plain lists, in file order."""
-    return tuple(n for names in _load(name).values() for n in names)
+    """Every label and alias of a vocabulary's terms, in file order."""
+    return tuple(a for t in _terms(name) for a in t.aliases)
 
 
-def _terms(name: str) -> tuple[Term, ...]:
+def _terms(name: str, categories: str | None = None) -> tuple[Term, ...]:
+    """The terms of ``name``.toml; with ``categories``, each must name one of that file's."""
+    known = {t.slug for t in _terms(categories)} if categories else None
     terms = []
     for entry in _load(name)["term"]:
         if unknown := entry.keys() - _TERM_KEYS:
@@ -71,12 +79,19 @@ def _terms(name: str) -> tuple[Term, ...]:
         if "aliases_from" in entry:
             aliases += _names(entry["aliases_from"])
         pages = tuple((first, last) for first, last in entry.get("pages", ()))
-        terms.append(Term(entry["slug"], entry["label"], aliases, pages))
+        category = entry.get("category")
+        if known is not None and category not in known:
+            raise ValueError(f"{name}.toml, term {entry['slug']!r}: no {categories} {category!r}")
+        terms.append(Term(entry["slug"], entry["label"], aliases, pages, category))
     return tuple(terms)
 
 
-DRUGS: tuple[str, ...] = _names("drugs")
-TREATMENTS = _terms("treatments")
+CATEGORIES = _terms("categories")
+DRUG_CLASSES = _terms("drug_classes")
+DRUGS = _terms("drugs", categories="drug_classes")
+SYSTEMIC_TRANSDERMAL = frozenset(_load("drugs")["systemic_transdermal"])
+TOPICAL_BRANDS = frozenset(_load("drugs")["topical_brands"])
+TREATMENTS = _terms("treatments", categories="categories")
 BODY_REGIONS = _terms("body_regions")
 SPECIALTIES = _terms("specialties")
 GUIDELINES = _terms("guidelines")
@@ -104,5 +119,8 @@ DEFAULT_VOCABULARY = Vocabulary(
         "guideline": GUIDELINES,
         "state": STATES,
         "mtus_section": MTUS_SECTIONS,
+        "drug": DRUGS,
+        "category": CATEGORIES,
+        "drug_class": DRUG_CLASSES,
     }
 )

@@ -6,18 +6,36 @@ query string, so each view of the results has a permalink.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import functools
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import F, Prefetch, QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from pyroaring import BitMap
 
 from . import facet_index, search
 from .facets import Facet, Selection
 from .filters import DecisionFilter
-from .models import CitedPageRange, DecisionItem, Determination, GuidelineCitation
+from .models import (
+    CitedPageRange,
+    CitingSide,
+    DecisionItem,
+    Determination,
+    GuidelineCitation,
+    Laterality,
+)
 
 PAGE_SIZE = 50
 # name -> (label, the order as the database would give it). The engine sorts the same way
@@ -71,8 +89,11 @@ class Search:
         ]
 
 
-def decision_search(params: QueryDict) -> Search:
-    """The decisions meeting ``params``: a page of them, every facet counted, or the errors."""
+def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = None) -> Search:
+    """The decisions meeting ``params``: a page of them, every facet counted, or the errors.
+
+    ``index``: the facet index, when the caller holds it already (else it is taken here).
+    """
     found = Search(params=params)
     filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
     if not filterset.is_valid():
@@ -85,7 +106,8 @@ def decision_search(params: QueryDict) -> Search:
         return found
     found.within = filterset.form.cleaned_data.get("within") or "decision"
     in_letters = found.within == "letter"
-    with facet_index.current_index() as index:
+    held = contextlib.nullcontext(index) if index is not None else facet_index.current_index()
+    with held as index:
         matches = first = None
         if found.query:
             matches = _text_matches(index, found.query, in_letters=in_letters)
@@ -107,6 +129,71 @@ def decision_search(params: QueryDict) -> Search:
     return found
 
 
+T = TypeVar("T")
+
+
+def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], T]) -> T:
+    """``show(decision_search(params))``: what a view makes of a search (its HTML, its JSON).
+
+    Kept in a small per-process LRU (``SEARCH_CACHE_ENTRIES`` of them, 0 for none) by the
+    query string and ``variant`` (what else the result depends on), for as long as the facet
+    index stays at the same version: every ingest, re-parse and correction moves the version
+    (services log an ``IndexChange``), so a page is never shown from before one. What ``show``
+    makes must depend on nothing but the search and ``variant``, never on who asks.
+    """
+    if not settings.SEARCH_CACHE_ENTRIES:
+        return show(decision_search(params))
+    key = (variant, params.urlencode())
+    with facet_index.current_index() as index:
+        version = index.version
+        if (hit := _shown.get(index, version, key)) is not None:
+            return hit
+        found = decision_search(params, index)
+        # An empty site says "no letters yet" from a count of letters the version does not see.
+        keep = bool(index.items)
+    shown = show(found)
+    if keep:
+        _shown.put(index, version, key, shown, settings.SEARCH_CACHE_ENTRIES)
+    return shown
+
+
+class _ShownLRU:
+    """The LRU of ``search_shown``: entries of one index at one version, dropped after it.
+
+    The index is held weakly and compared by identity: a rebuilt index (a new object, as in
+    tests, which roll their rows back) is another state even at the same version.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: weakref.ref | None = None
+        self.version: tuple[int, int] | None = None
+        self.entries: OrderedDict = OrderedDict()
+
+    def _holds(self, index: facet_index.FacetIndex, version: tuple[int, int]) -> bool:
+        return self.index is not None and self.index() is index and self.version == version
+
+    def get(self, index: facet_index.FacetIndex, version: tuple[int, int], key: Hashable):
+        with self.lock:
+            if not self._holds(index, version):
+                return None
+            if (hit := self.entries.get(key)) is not None:
+                self.entries.move_to_end(key)
+            return hit
+
+    def put(self, index, version: tuple[int, int], key: Hashable, value, size: int) -> None:
+        with self.lock:
+            if not self._holds(index, version):
+                self.index, self.version = weakref.ref(index), version
+                self.entries = OrderedDict()
+            self.entries[key] = value
+            while len(self.entries) > size:
+                self.entries.popitem(last=False)
+
+
+_shown = _ShownLRU()
+
+
 def _text_matches(
     index: facet_index.FacetIndex,
     query: search.Query,
@@ -126,7 +213,7 @@ def _text_matches(
 class _Results:
     """The found items in sort order, as the paginator sees them: a count, and slices of rows.
 
-    A slice is a list of ids from the engine, then one query (and its prefetches) for the rows.
+    A slice is a list of ids from the engine, then ``result_rows`` for the rows.
     """
 
     def __init__(
@@ -140,11 +227,9 @@ class _Results:
     def __len__(self) -> int:
         return len(self.found)
 
-    def __getitem__(self, page: slice) -> list[DecisionItem]:
+    def __getitem__(self, page: slice) -> list[ResultRow]:
         start, stop = page.start or 0, page.stop or len(self)
-        ids = self.index.page(self.found, self.sort, start, stop, first=self.first)
-        rows = results_related(DecisionItem.objects.filter(pk__in=ids)).in_bulk()
-        return [rows[pk] for pk in ids if pk in rows]
+        return result_rows(self.index.page(self.found, self.sort, start, stop, first=self.first))
 
 
 def letter_count() -> int:
@@ -152,53 +237,232 @@ def letter_count() -> int:
     return Determination.objects.count()
 
 
-# What a results row (and the API's) reads of an item and its letter: not the letter's text, its
-# summary, or the JSON of spans and warnings, which cost more to load than the rest of the row.
-RESULT_FIELDS = [
-    "determination_id",
-    "position",
-    "request",
-    "outcome",
-    "body_regions_inferred",
-    "laterality",
-    "quantity",
-    "drug_id",
-    "drug_class",
-    "determination__case_number",
-    "determination__patient_age",
-    "determination__patient_sex",
-    "determination__date_of_injury",
-]
+# --- a page of results ------------------------------------------------------------------
+# A results page shows 50 items with their letter, treatments, regions, reviewer specialties,
+# citations and cited pages: some 1,800 rows. As model instances (select_related and prefetches)
+# they cost more CPU than everything else a search does; read as tuples (one query a relation,
+# as the prefetches were) into the plain objects below, a tenth of that. Each list is in the
+# order its model's default ordering gives (terms by label, citations by side then guideline
+# label, pages by first page), as the prefetches gave.
 
 
-def results_related(items: QuerySet) -> QuerySet:
-    """What a results row shows, in a fixed number of queries whatever the page size."""
-    citations = citations_prefetch(
-        only=["item_id", "source", "guideline__slug", "guideline__label", "section"]
-    )
+@dataclass(slots=True)
+class ResultCitation:
+    """A citation as a results row shows it: side, guideline, section, pages."""
+
+    source: str
+    guideline_id: str
+    label: str  # the guideline's
+    section: str
+    pages: list[tuple[int, int, bool]] = field(default_factory=list)  # (first, last, derived)
+
+    @property
+    def summary(self) -> str:
+        """Guideline, section, and the pages the letter names (derived ones left out).
+
+        " p." comes before the first range only when the citation's first range (by first
+        page, derived or not) is a named one, as the results page has always written it.
+        """
+        text = f"{self.label}, {self.section}" if self.section else self.label
+        for n, (first, last, derived) in enumerate(self.pages):
+            if not derived:
+                sep = " p. " if n == 0 else ", "
+                text += sep + (str(first) if first == last else f"{first}-{last}")
+        return text
+
+    def named_pages(self) -> list[list[int]]:
+        return [[first, last] for first, last, derived in self.pages if not derived]
+
+
+@dataclass(slots=True)
+class ResultLetter:
+    """What a results row shows of an item's letter."""
+
+    pk: int
+    case_number: str
+    patient_age: int | None
+    patient_sex: str
+    date_of_injury: dt.date | None
+    specialties: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+
+    @property
+    def specialty_labels(self) -> str:
+        return ", ".join(label for _, label in self.specialties)
+
+    def __str__(self) -> str:  # as Determination's
+        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return f"{_letters_url()}{self.pk}/"
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """One decision item of a results page (what the page and the JSON API show of it)."""
+
+    pk: int
+    determination_id: int
+    position: int
+    request: str
+    outcome: str
+    body_regions_inferred: bool
+    laterality: str
+    quantity: int | None
+    drug_id: str | None
+    drug_class: str
+    letter: ResultLetter
+    treatments: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+    treatment_categories: list[str] = field(default_factory=list)  # each treatment's, in order
+    body_regions: list[tuple[str, str]] = field(default_factory=list)
+    citations: list[ResultCitation] = field(default_factory=list)
+    snippet: str | None = None
+
+    def get_absolute_url(self) -> str:  # as DecisionItem's
+        return f"{self.letter.get_absolute_url()}#item-{self.position}"
+
+    @property
+    def treatment_labels(self) -> str:
+        return ", ".join(label for _, label in self.treatments)
+
+    @property
+    def body_region_labels(self) -> str:
+        return ", ".join(label for _, label in self.body_regions)
+
+    @property
+    def laterality_label(self) -> str:
+        return LATERALITY_LABELS.get(self.laterality, self.laterality)
+
+    @property
+    def maximus_citations(self) -> list[str]:
+        return [c.summary for c in self.citations if c.source == CitingSide.MAXIMUS]
+
+
+LATERALITY_LABELS = dict(Laterality.choices)
+
+
+@functools.cache
+def _letters_url() -> str:
+    """The letters' URL prefix ("/letters/"): a letter's URL is it and the letter's id."""
+    return reverse("decisions:letter", kwargs={"pk": 1}).removesuffix("1/")
+
+
+def result_rows(ids: list[int]) -> list[ResultRow]:
+    """The results rows of items ``ids``, in that order: six queries whatever their number."""
+    if not ids:
+        return []
+    rows, letters = {}, {}
+    for pk, letter_id, *of_item, drug, drug_class, case, age, sex, injured in _run(_items, ids):
+        if letter_id not in letters:
+            letters[letter_id] = ResultLetter(letter_id, case, age, sex, injured)
+        rows[pk] = ResultRow(pk, letter_id, *of_item, drug, drug_class, letters[letter_id])
+    if not rows:
+        return []
+    for pk, slug, label, category in _run(_treatments, list(rows)):
+        rows[pk].treatments.append((slug, label))
+        rows[pk].treatment_categories.append(category)
+    for pk, slug, label in _run(_body_regions, list(rows)):
+        rows[pk].body_regions.append((slug, label))
+    for letter_id, slug, label in _run(_specialties, list(letters)):
+        letters[letter_id].specialties.append((slug, label))
+    citations = {}
+    for pk, item_id, source, guideline, label, section in _run(_citations, list(rows)):
+        citations[pk] = ResultCitation(source, guideline, label, section)
+        rows[item_id].citations.append(citations[pk])
+    if citations:
+        for citation_id, first, last, derived in _run(_pages, list(citations)):
+            citations[citation_id].pages.append((first, last, derived))
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+# The queries of result_rows, each of the rows with some ids. Their SQL is the ORM's, made once
+# per query and number of ids (_sql) and then run as it is: building a queryset and compiling it
+# costs several times what running it does, and a page runs six. Plain columns only, so the
+# database driver gives them their Python types (SQLite's through the column's declared type).
+
+
+def _items(ids: list[int]) -> QuerySet:
     return (
-        items.select_related("determination")
-        .only(*RESULT_FIELDS)
-        .prefetch_related(
-            "treatments", "body_regions", "determination__reviewer_specialties", citations
+        DecisionItem.objects.filter(pk__in=ids)
+        .order_by()
+        .values_list(
+            "pk",
+            "determination_id",
+            "position",
+            "request",
+            "outcome",
+            "body_regions_inferred",
+            "laterality",
+            "quantity",
+            "drug_id",
+            "drug_class",
+            "determination__case_number",
+            "determination__patient_age",
+            "determination__patient_sex",
+            "determination__date_of_injury",
         )
     )
 
 
-def citations_prefetch(*related: str, only: list[str] | None = None) -> Prefetch:
-    """An item's citations with their guideline and pages (and ``related``), in one query each.
-
-    ``only``: the citation fields to load (a results row reads a few; the letter page all).
-    """
-    citations = GuidelineCitation.objects.select_related("guideline")
-    pages = CitedPageRange.objects.all()
-    if only:
-        citations = citations.only(*only)
-        pages = pages.only("citation_id", "first_page", "last_page", "derived")
-    return Prefetch(
-        "citations",
-        queryset=citations.prefetch_related(Prefetch("page_ranges", queryset=pages), *related),
+def _terms_of(relation, owners: list[int], *more: str) -> QuerySet:
+    """(owner id, slug, label, *more) of a many-to-many to a vocabulary, by label as the terms
+    sort (``more``: other fields of the term)."""
+    through = relation.through
+    owner, term = relation.field.m2m_field_name(), relation.field.m2m_reverse_field_name()
+    return (
+        through.objects.filter(**{f"{owner}_id__in": owners})
+        .order_by(f"{term}__label")
+        .values_list(f"{owner}_id", f"{term}_id", f"{term}__label", *(f"{term}__{f}" for f in more))
     )
+
+
+def _treatments(item_ids: list[int]) -> QuerySet:
+    return _terms_of(DecisionItem.treatments, item_ids, "category")
+
+
+def _body_regions(item_ids: list[int]) -> QuerySet:
+    return _terms_of(DecisionItem.body_regions, item_ids)
+
+
+def _specialties(letter_ids: list[int]) -> QuerySet:
+    return _terms_of(Determination.reviewer_specialties, letter_ids)
+
+
+def _citations(item_ids: list[int]) -> QuerySet:
+    return (
+        GuidelineCitation.objects.filter(item_id__in=item_ids)
+        .order_by("item_id", "source", "guideline__label")
+        .values_list("pk", "item_id", "source", "guideline_id", "guideline__label", "section")
+    )
+
+
+def _pages(citation_ids: list[int]) -> QuerySet:
+    return (
+        CitedPageRange.objects.filter(citation_id__in=citation_ids)
+        .order_by("citation_id", "first_page")
+        .values_list("citation_id", "first_page", "last_page", "derived")
+    )
+
+
+def _run(query: Callable[[list[int]], QuerySet], ids: list[int]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(query, len(ids), connection.vendor), ids)
+        return cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=1024)
+def _sql(query: Callable[[list[int]], QuerySet], count: int, vendor: str) -> str:
+    """The SQL of ``query`` for ``count`` ids, its parameters those ids in their order."""
+    ids = list(range(1, count + 1))
+    sql, params = query(ids).query.sql_with_params()
+    if list(params) != ids:  # a query whose parameters are not just its ids cannot run so
+        raise ValueError(f"{query.__name__}: parameters {params!r} are not the ids")
+    return sql
+
+
+def citations_prefetch(*related: str) -> Prefetch:
+    """An item's citations with their guideline and pages (and ``related``), in one query each."""
+    citations = GuidelineCitation.objects.select_related("guideline")
+    return Prefetch("citations", queryset=citations.prefetch_related("page_ranges", *related))
 
 
 def letter_with_items(pk: int) -> tuple[Determination, list[DecisionItem]]:

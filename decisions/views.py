@@ -8,10 +8,12 @@ the results region; without JavaScript they are ordinary links and forms.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -19,16 +21,29 @@ from django.views.decorators.http import require_GET
 from . import selectors
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
-from .models import DecisionItem
 
 
-def toggled(params: QueryDict, name: str, value: str) -> str:
-    """The query string with ``name=value`` added, or removed if present (back to page 1)."""
-    new = params.copy()
-    new.pop("page", None)
-    values = new.getlist(name)
-    new.setlist(name, [v for v in values if v != value] if value in values else [*values, value])
-    return "?" + new.urlencode()
+class Toggles:
+    """Links that toggle one value of a query string: ``toggle(name, value)`` is the query
+    string with ``name=value`` added, or removed if present (back to page 1).
+
+    Made once for a page's many facet values: each parameter is encoded once, not once a link,
+    into the string ``QueryDict.copy``, ``setlist`` and ``urlencode`` would give.
+    """
+
+    def __init__(self, params: QueryDict) -> None:
+        self.values = {k: v for k, v in params.lists() if k != "page"}
+        self.encoded = {k: [_pair(k, v) for v in vs] for k, vs in self.values.items()}
+
+    def __call__(self, name: str, value: str) -> str:
+        values = self.values.get(name, [])
+        new = [v for v in values if v != value] if value in values else [*values, value]
+        parts = {**self.encoded, name: [_pair(name, v) for v in new]}
+        return "?" + "&".join(pair for pairs in parts.values() for pair in pairs)
+
+
+def _pair(name: str, value: str) -> str:
+    return urlencode({name.encode(): str(value).encode()})
 
 
 def with_param(params: QueryDict, **changes) -> str:
@@ -44,12 +59,38 @@ def with_param(params: QueryDict, **changes) -> str:
 # --- pages ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """A search as a response shows it: its status and content (and a page's title words)."""
+
+    status: int
+    content: str | bytes
+    title: str = ""
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    found = selectors.decision_search(request.GET)
+    # The search region is the same for everyone (it is cached so): the page around it is not.
+    shown = selectors.search_shown(request.GET, "html", lambda found: _search(request, found))
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+    if partial:
+        response = HttpResponse(shown.content, status=shown.status)
+    else:
+        context = {"search_html": shown.content, "title": shown.title}
+        response = render(request, "decisions/search.html", context, status=shown.status)
+    # The same URL answers a fragment or a whole page by this header: caches must keep both.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
+    """The search region of the page (``decisions/_search.html``) for ``found``."""
+    toggle = Toggles(request.GET)
     for facet in found.facets:
         for value in facet.values:
-            value.url = toggled(request.GET, facet.name, value.value)
+            value.url = toggle(facet.name, value.value)
     params = request.GET
     context = {
         "search": found,
@@ -61,14 +102,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "keep_for_page": _params_except(params, "cited_page"),
         "keep_for_sort": _params_except(params, "sort"),
     }
-    partial = request.headers.get("HX-Request") and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
-    template = "decisions/_search.html" if partial else "decisions/search.html"
-    response = render(request, template, context, status=400 if found.errors else 200)
-    # The same URL answers a fragment or a whole page by this header: caches must keep both.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    html = render_to_string("decisions/_search.html", context, request)
+    return _Shown(400 if found.errors else 200, html, found.query.text if found.query else "")
 
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:
@@ -124,52 +159,55 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def api_decisions(request: HttpRequest) -> JsonResponse:
+def api_decisions(request: HttpRequest) -> HttpResponse:
     """``GET /api/decisions/``: the search page's results and facets as JSON."""
-    found = selectors.decision_search(request.GET)
-    if found.errors:
-        return JsonResponse(
-            {
-                "error": "Some parameters have values this search does not know.",
-                "fields": found.errors,
-            },
-            status=400,
-        )
-    page = found.page
     base = request.build_absolute_uri(request.path)
-    return JsonResponse(
-        {
-            "count": found.count,
-            "page": page.number,
-            "pages": page.paginator.num_pages,
-            "next": base + with_param(request.GET, page=page.next_page_number())
-            if page.has_next()
-            else None,
-            "previous": base + with_param(request.GET, page=page.previous_page_number())
-            if page.has_previous()
-            else None,
-            "results": [_item_json(request, item) for item in page],
-            "facets": {
-                facet.name: [
-                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-                    for v in facet.values
-                ]
-                for facet in found.facets
-            },
-        }
-    )
+    shown = selectors.search_shown(request.GET, base, lambda found: _api(request, base, found))
+    return HttpResponse(shown.content, status=shown.status, content_type="application/json")
 
 
-def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
-    letter = item.determination
+def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
+    """The JSON of ``found``, its links made from ``base`` (this endpoint's absolute URL)."""
+    if found.errors:
+        error = "Some parameters have values this search does not know."
+        return _Shown(400, _json({"error": error, "fields": found.errors}))
+    page = found.page
+    data = {
+        "count": found.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "next": base + with_param(request.GET, page=page.next_page_number())
+        if page.has_next()
+        else None,
+        "previous": base + with_param(request.GET, page=page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "results": [_item_json(request, item) for item in page],
+        "facets": {
+            facet.name: [
+                {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                for v in facet.values
+            ]
+            for facet in found.facets
+        },
+    }
+    return _Shown(200, _json(data))
+
+
+def _json(data: dict) -> bytes:
+    return JsonResponse(data).content  # its encoding (DjangoJSONEncoder), without the response
+
+
+def _item_json(request: HttpRequest, item: selectors.ResultRow) -> dict:
+    letter = item.letter
     return {
         "id": item.pk,
         "request": item.request,
         "outcome": item.outcome,
-        "treatments": [t.slug for t in item.treatments.all()],
-        "categories": list(dict.fromkeys(t.category for t in item.treatments.all())),
+        "treatments": [slug for slug, _ in item.treatments],
+        "categories": list(dict.fromkeys(item.treatment_categories)),
         "drug": {"generic": item.drug_id, "class": item.drug_class} if item.drug_class else None,
-        "body_regions": [r.slug for r in item.body_regions.all()],
+        "body_regions": [slug for slug, _ in item.body_regions],
         "body_regions_inferred": item.body_regions_inferred,
         "laterality": item.laterality or None,
         "quantity": item.quantity,
@@ -178,17 +216,15 @@ def _item_json(request: HttpRequest, item: DecisionItem) -> dict:
                 "source": c.source,
                 "guideline": c.guideline_id,
                 "section": c.section or None,
-                "pages": [
-                    [r.first_page, r.last_page] for r in c.page_ranges.all() if not r.derived
-                ],
+                "pages": c.named_pages(),
             }
-            for c in item.citations.all()
+            for c in item.citations
         ],
         "letter": {
             "id": letter.pk,
             "url": request.build_absolute_uri(item.get_absolute_url()),
             "case_number": letter.case_number or None,
-            "reviewer_specialties": [s.slug for s in letter.reviewer_specialties.all()],
+            "reviewer_specialties": [slug for slug, _ in letter.specialties],
             "patient_age": letter.patient_age,
             "patient_sex": letter.patient_sex or None,
             "date_of_injury": letter.date_of_injury.isoformat() if letter.date_of_injury else None,

@@ -181,6 +181,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# --- Search -------------------------------------------------------------------------------
+
+# How many rendered searches (HTML fragment or JSON, about 100 KB each) each process keeps for
+# the current data (decisions.selectors.search_shown); 0 renders every request afresh.
+SEARCH_CACHE_ENTRIES = int(os.environ.get("SEARCH_CACHE_ENTRIES", "256"))
+
 # --- Internationalisation -----------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

@@ -9,9 +9,12 @@ import re
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from decisions import services, views
 from decisions.models import DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
@@ -66,6 +69,34 @@ def test_facet_links_add_and_remove_a_value_keeping_the_rest(client, sample_lett
     assert 'href="?q=therapy&amp;outcome=upheld&amp;outcome=overturned"' in content
     assert 'href="?q=therapy"' in content
     assert 'aria-current="true"' in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "outcome=upheld",
+        "q=a+b&outcome=upheld&outcome=overturned&page=3",
+        "treatment=mri&sort=oldest&treatment=x%26y&cited_page=99",
+        "page=2&q=%E2%80%9Cback+pain%E2%80%9D&state=CA",
+    ],
+)
+def test_facet_links_toggle_one_value_as_the_query_string_would(query):
+    params = QueryDict(query)
+    toggle = views.Toggles(params)
+    for name, value in [
+        ("outcome", "upheld"),
+        ("outcome", "overturned"),
+        ("treatment", "mri"),
+        ("treatment", "x&y"),
+        ("state", "CA"),
+        ("age", "60_plus"),
+    ]:
+        expected = params.copy()
+        expected.pop("page", None)
+        kept = [v for v in expected.getlist(name) if v != value]
+        expected.setlist(name, kept if value in params.getlist(name) else [*kept, value])
+        assert toggle(name, value) == "?" + expected.urlencode()
 
 
 def test_a_search_is_a_permalink(client, sample_letters):
@@ -409,3 +440,77 @@ def test_a_letter_page_takes_the_same_few_queries_for_one_item_or_many(client):
     # chapters: each once. Counting the items again (the page says "8 disputed items") would be
     # a query more.
     assert len(many_queries) == 9, "\n".join(many_queries)
+
+
+# --- the per-process cache of rendered searches --------------------------------------------------
+
+
+def queries_of(client, url, **headers):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return response, len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("url", [f"{HOME}?outcome=overturned", f"{API}?outcome=overturned"])
+def test_a_search_asked_again_is_answered_from_the_cache_in_one_query(client, sample_letters, url):
+    first, _ = queries_of(client, url)
+    again, queries = queries_of(client, url)
+    assert again.content == first.content
+    assert queries == 1  # the facet index's version: the data has not changed since
+
+
+@override_settings(SEARCH_CACHE_ENTRIES=0)
+def test_with_the_cache_off_every_request_runs_its_search(client, sample_letters):
+    url = f"{HOME}?outcome=overturned"
+    first, _ = queries_of(client, url)
+    again, queries = queries_of(client, url)
+    assert again.content == first.content
+    assert queries > 1
+
+
+@override_settings(SEARCH_CACHE_ENTRIES=2)
+def test_the_cache_keeps_the_searches_used_most_recently(client, sample_letters):
+    one, two, three = (f"{HOME}?outcome=overturned", f"{HOME}?sex=male", f"{HOME}?age=40_49")
+    for url in (one, two, one, three):  # three pushes out two, used less recently than one
+        queries_of(client, url)
+    assert queries_of(client, one)[1] == 1
+    assert queries_of(client, two)[1] > 1
+
+
+def test_a_cached_search_shows_a_correction_on_the_next_request(client, sample_letters):
+    url = f"{HOME}?outcome=overturned"
+    before = client.get(url).content.decode()
+    assert "3 decisions" in before and client.get(url).content.decode() == before
+    item = DecisionItem.objects.filter(outcome="upheld").first()
+    changes = {"outcome": ("upheld", "overturned"), "request": (item.request, "Corrected request")}
+    DecisionItem.objects.filter(pk=item.pk).update(
+        outcome="overturned", request="Corrected request"
+    )
+    services.correction_record(obj=item, changes=changes)
+    after = client.get(url).content.decode()
+    assert "4 decisions" in after
+    assert "Corrected request" in after
+    _, data = api(client, "outcome=overturned")
+    assert data["count"] == 4 and facet(data, "outcome") == {"upheld": 4, "overturned": 4}
+
+
+def test_a_cached_search_region_is_the_same_for_everyone_the_page_around_it_is_not(
+    client, staff_client, sample_letters
+):
+    url = f"{HOME}?outcome=overturned"
+    staff_page = staff_client.get(url).content.decode()
+    anonymous_page = Client().get(url).content.decode()
+    assert "Staff admin" in staff_page
+    assert "Staff admin" not in anonymous_page
+    region = re.compile(r'<div id="search".*</div>', re.S)
+    assert region.search(staff_page)[0] == region.search(anonymous_page)[0]
+    fragment = Client().get(url, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.strip() == region.search(anonymous_page)[0].strip()
+
+
+def test_api_links_name_the_host_asked_even_for_a_cached_search(client, sample_letters):
+    _, first = api(client, "outcome=overturned")
+    again = json.loads(client.get(API, {"outcome": "overturned"}, HTTP_HOST="localhost").content)
+    assert first["results"][0]["letter"]["url"].startswith("http://testserver/")
+    assert again["results"][0]["letter"]["url"].startswith("http://localhost/")

@@ -20,9 +20,10 @@ Transform = Callable[[str, random.Random], str]
 _OUTCOME_LINE = re.compile(r":\s*(?:upheld|overturned)\s*\.?\s*$", re.I)
 _CASE = re.compile(r"\b(?:CM\d{2}-\d{7}|IMR\s+\d{2}-\d{6})\b")
 # Page furniture already in a letter: a line of its own wherever the text is wrapped again.
+_PAGE = r"(?:Page\s+\d+\s+of\s+\d+|-\s*\d+\s*-)"
 _FURNITURE = re.compile(
-    r"\s*(?:Page\s+\d+\s+of\s+\d+|(?:Final Determination Letter for )?(?:IMR )?(?:Case Number:? )?"
-    r"(?:CM\d{2}-\d{7}|IMR\s+\d{2}-\d{6}))\s*",
+    rf"\s*(?:{_PAGE}|(?:Final Determination Letter for )?(?:IMR )?(?:Case Number:? )?"
+    rf"(?:CM\d{{2}}-\d{{7}}|IMR\s+\d{{2}}-\d{{6}})(?:\s+{_PAGE})?)\s*",
     re.I,
 )
 
@@ -138,11 +139,14 @@ def _is_heading(line: str) -> bool:
 def heading_case(text: str, rng: random.Random) -> str:
     """Section headings in capitals and item headings upper-cased or title-cased."""
     how = rng.choice([str.upper, str.title])
+    lines = [line for line in text.split("\n") if line.strip()]
+    # in a letter written in capitals, a line in capitals is not a heading
+    capitals = sum(line.isupper() for line in lines) > len(lines) / 2
 
     def is_heading(line: str) -> bool:
         s = line.strip()
         return _OUTCOME_LINE.search(s) is not None or (
-            s.isupper() and len(s) < 90 and len(s.split()) > 1
+            not capitals and s.isupper() and len(s) < 90 and len(s.split()) > 1
         )
 
     return "\n".join(how(line) if is_heading(line) else line for line in text.split("\n"))

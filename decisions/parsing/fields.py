@@ -84,6 +84,9 @@ def read_date_of_injury(
 # ------------------------------------------------------------------------- header / UR
 
 _CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?|#)\s*:?\s*(?P<v>CM\d{2}-\d{3,8})", re.I)
+_CASE_NUMBER_ALONE = re.compile(
+    r"(?:\bCase\s+(?:Number|No\.?|#)\s*:?\s*)?(?<![\w-])(?P<v>CM\d{2}-\d{3,8})\b", re.I
+)
 _DATE_ASSIGNED = re.compile(rf"\bDate\s+Assigned\s*:\s*(?P<d>{DATE_RE})", re.I)
 _UR_LABEL = re.compile(
     r"\b(?:UR\s+(?:Denial|Decision|Determination)\s+Date|Date\s+of\s+(?:the\s+)?(?:UR|Utilization"
@@ -101,9 +104,11 @@ _UR_PROSE = re.compile(
 )
 
 
-def read_case_number(flat: str, start: int, end: int) -> Value | None:
-    m = _CASE_NUMBER.search(flat, start, end)
-    return Value(m["v"], m.start("v"), m.end("v")) if m else None
+def read_case_number(flat: str, start: int, end: int, *, labelled: bool = True) -> Value | None:
+    """The "Case Number: CM13-0000001" of a header; ``labelled=False`` also takes the number
+    alone (a page's running header)."""
+    m = (_CASE_NUMBER if labelled else _CASE_NUMBER_ALONE).search(flat, start, end)
+    return Value(m["v"].upper(), m.start("v"), m.end("v")) if m else None
 
 
 def read_date_assigned(flat: str, start: int, end: int) -> Value | None:
@@ -476,6 +481,7 @@ _CONTEXT_OF_SURGERY = re.compile(
 )
 
 
+_PROCEDURES = frozenset({"surgery", "spinal_cord_stimulator"})
 _GUIDANCE = frozenset({"ultrasound", "xray", "ct", "mri"})
 _GUIDED = re.compile(r"[\s-]*(?:guid(?:ance|ed)|localization)\b", re.I)
 
@@ -494,10 +500,11 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     if slugs & _INJECTIONS:
         drop.add("injection_other")
     if "radiofrequency_ablation" in slugs:
-        drop.add("surgery")
+        drop |= {"surgery", "facet_injection"}  # "RFA of the medial branches" is one procedure
     spinal = bool(slugs & _SPINAL_INJECTIONS)
-    if slugs - {"surgery"}:
-        drop |= {f for f in found if f.slug == "surgery" and _related_surgery(s, f)}
+    for procedure in _PROCEDURES & slugs:
+        if slugs - {procedure}:
+            drop |= {f for f in found if f.slug == procedure and _related_surgery(s, f)}
     if slugs - _GUIDANCE:  # "injection under ultrasound guidance": the imaging is the injection's
         drop |= {f for f in found if f.slug in _GUIDANCE and _GUIDED.match(s, f.end)}
     out = [
@@ -561,9 +568,14 @@ def categories_of(treatments: list[str], vocab: Vocabulary) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_NAMED_SPINAL = re.compile(r"\s+(?:cord|manipulation|mobilization)\b", re.I)
+
+
 def read_body_regions(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     seen: dict[str, tuple[str, int, int]] = {}
     for f in vocab.matcher("body_region").finditer(s):
+        if f.slug == "spine" and _NAMED_SPINAL.match(s, f.end):
+            continue  # "spinal cord stimulator", "spinal manipulation" name no region
         seen.setdefault(f.slug, (f.slug, f.start, f.end))
     if len(seen) > 1:
         seen.pop("spine", None)  # "lumbar spine" already says which spine

@@ -29,13 +29,16 @@ UPHELD, OVERTURNED = "upheld", "overturned"
 _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
 # "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" ending its line. The scan looks for the
 # colon and outcome (a literal start is fast); the request is the line up to that colon.
-# The outcome may stand alone on the next line, where the heading was wrapped at the page width.
+# The outcome may stand alone on the next line, where the heading was wrapped at the page width,
+# and may say more in brackets: "Upheld (not medically necessary)".
 _ITEM_OUTCOME = re.compile(
-    rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*$", re.M
+    rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*(?:\([^()]{{1,60}}\)[ \t]*\.?[ \t]*)?$",
+    re.M,
 )  # run on the lower-case text
 _WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
 _ENUMERATION = re.compile(
-    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}\s*[.):-]?|(?:\d{1,2}|[a-z])\s*[.)])\s+",
+    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}\s*[.):-]?|(?:\d{1,2}|[a-z])\s*[.)]"
+    r"|[\u2022\u00b7\u25aa\u25cf\u2023])\s+",
     re.I,
 )
 # "Determination:  OVERTURNED" on a line of its own: the request is the line above.
@@ -47,13 +50,15 @@ _REQUEST_LEAD = re.compile(
     r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?)\s*:\s*$",
     re.I,
 )
-_LINE_END_OK = re.compile(r"[.:;?!)\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
+_LINE_END_OK = re.compile(r"[.:;?!\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
 # "1. Urine drug screen is not medically necessary and appropriate."
 # (early letters: "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
 # functional restoration program is notmedically necessary and appropriate." -- the PDF text
 # glues "not" to "medically"; the request may hold "7.5mg" or "Inc." but ends no sentence)
 _ITEM_SENTENCE = re.compile(
-    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+)(?P<request>(?:[^.]|\.(?=\S)|(?<=Inc)\.){3,300}?)\s+"
+    # a number or a bullet
+    r"(?:(?<=\s)|^)(?:\d{1,2}\s*[.)]\s+|[\u2022\u00b7\u25aa\u25cf\u2023*]\s*)"
+    r"(?P<request>(?:[^.]|\.(?=\S)|(?<=Inc)\.){3,300}?)\s+"
     r"(?:is|are|was|were)\s+(?P<neg>not\s*)?medically\s+necessary(?:\s+(?:and|or)\s+appropriate)?"
     r"\s*\.",
     re.I,
@@ -78,14 +83,15 @@ _REQUEST_PREAMBLE = re.compile(
 )
 # The labels of an item's parts, each ending at a colon. An item body is scanned for colons (a
 # literal, so fast) and the words before each are tested against this, anchored at the colon.
+_GUIDELINE_S = r"guidelines?(?:\s*\(\s*s\s*\))?"  # "guideline", "guidelines", "guideline(s)"
 _GUIDELINES_RELIED = (
     r"(?:medical\s+treatment\s+)?guidelines?\s*(?:\(\s*s\s*\))?\s+relied\s+upon\s+by\s+the"
 )
 _LABEL_BEFORE_COLON = re.compile(
     r"(?<![a-z0-9_])(?:"
-    rf"(?P<ca>claims\s+administrator(?:'s)?\s+guidelines?|{_GUIDELINES_RELIED}\s+claims\s+"
+    rf"(?P<ca>claims\s+administrator(?:'s)?\s+{_GUIDELINE_S}|{_GUIDELINES_RELIED}\s+claims\s+"
     r"administrator[^:]{0,60}?)"
-    rf"|(?P<max>maximus\s+guidelines?|{_GUIDELINES_RELIED}\s+(?:(?:expert|professional|medical|"
+    rf"|(?P<max>maximus(?:'s)?\s+{_GUIDELINE_S}|{_GUIDELINES_RELIED}\s+(?:(?:expert|professional|medical|"
     r"independent)\s+)?reviewer[^:]{0,60}?)"
     r"|(?P<rationale>decision\s+rationale|rationale\s+for\s+(?:the\s+)?decision|rationale)"
     r")\s*$"
@@ -167,7 +173,8 @@ def _wrapped_start(text: str, lo: int, req_start: int) -> int:
         above = text[above_start:above_end]
         if before <= lo or not above.strip() or is_heading(above):
             break
-        if _LINE_END_OK.search(above) and not _REQUEST_LEAD.search(above):
+        open_bracket = above.count("(") > above.count(")")  # "(DOS:" goes on below
+        if _LINE_END_OK.search(above) and not (_REQUEST_LEAD.search(above) or open_bracket):
             break
         req_start = above_start + len(above) - len(above.lstrip())
     return req_start

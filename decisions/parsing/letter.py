@@ -154,7 +154,7 @@ class _Reader:
         running = None
         if case_number is None:  # a running header's, on every page (the normaliser drops it)
             for line, start, _ in self.ft.furniture:
-                if found := read_case_number(line, 0, len(line)):
+                if found := read_case_number(line, 0, len(line), labelled=False):
                     running = Value(found.value, start + found.start, start + found.end)
                     break
         date_assigned = read_date_assigned(self.flat, *header)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-# One character for one character, so offsets do not move: spaces and line breaks of every kind,
-# in the text and in what the readers take from it as written...
+# One character for one character, so offsets do not move: spaces and line breaks of every kind
+# and garbled bullets, in the text and in what the readers take from it as written...
 _WHITESPACE = str.maketrans(
     {
         "\t": " ",
@@ -33,6 +33,12 @@ _WHITESPACE = str.maketrans(
         "\x0b": "\n",
         "\x0c": "\n",  # form feed: a page break
         "\x85": "\n",
+        # bullets as PDF extraction garbles them (the Symbol font's private-use glyph, cp1252's,
+        # a DEL where the glyph had no text mapping)
+        "\uf0b7": "\u2022",
+        "\uf0a7": "\u2022",
+        "\x95": "\u2022",
+        "\x7f": "\u2022",
     }
 )
 # ...and quotes and dashes, folded only in the text the readers match (a value read is kept as
@@ -70,21 +76,21 @@ _SOFT_HYPHEN_ENDS_LINE = re.compile(r"\u00ad[ ]*[\r\n]")
 # A line that is page furniture, not letter: a footer "Page 2 of 5" (always), or a header made of
 # the case number and the letter's name (when the letter gave that case number above). Found from
 # their page number or case number, then checked to be the whole line. Run on the lower case.
-_PAGE = r"page\s+\d{1,3}\s+of\s+\d{1,3}"
+_PAGE = r"(?:page\s+\d{1,3}\s+of\s+\d{1,3}|-\s*\d{1,3}\s*-)"  # "Page 2 of 5", a centred "- 2 -"
 _CASE = (
     r"(?:final\s+determination\s+letter\s*(?:for\s+)?)?(?:imr\s+)?(?:case\s+(?:number|no\.?|#)"
     r"\s*:?\s*)?(?:cm\s*\d{2}\s*-\s*\d{5,8}|imr\s+\d{2}\s*-\s*\d{5,8})"
 )
 _FURNITURE_LINE = re.compile(rf"[ ]*(?:(?P<page>{_PAGE})|(?P<case>{_CASE}(?:[ |,-]+{_PAGE})?))[ ]*")
-_PAGE_OF = re.compile(r"page\s+\d")
+_PAGE_OF = re.compile(r"page\s+\d|^[ ]*-[ ]*\d{1,3}[ ]*-[ ]*$", re.M)
 # A case number's "13-0000001" (CM13-..., IMR 13-...), found from its dash: far faster than from
 # its digits in a text full of dates.
 _CASE_NUMBER = re.compile(r"-(?<=[^0-9]\d\d-)(\d{5,8})(?![0-9])")
 # A word hyphenated across a line end: the hyphen, the line break and any blank lines and indent
 # after it, before a lower-case letter ("medi-\n\ncally" is "medically").
-# A suspended hyphen ("short- and long-term") is not a broken word.
+# A suspended hyphen ("short- and long-term": "and", then a hyphenated word) is not a broken word.
 _HYPHENATED = re.compile(
-    r"-(?<=[A-Za-z]{2}-)[ ]*\n(?:[ ]*\n)*[ ]*(?=[a-z]{2})(?!(?:and|or|nor|to)\b)"
+    r"-(?<=[A-Za-z]{2}-)[ ]*\n(?:[ ]*\n)*[ ]*(?=[a-z]{2})(?!(?:and|or|nor|to)\s+\w+-\w)"
 )
 
 Edit = tuple[int, int, str]  # replace text[start:end] with the string

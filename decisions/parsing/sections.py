@@ -124,12 +124,17 @@ def find_sections(ft: FlatText) -> dict[str, Section]:
         alone = not m["rest"].strip()
         # Prose can say "clinical case summary" at a line start: a heading is in capitals, or
         # ends its line, or carries a colon.
+        # (In a letter all in capitals, capitals running on are prose too.)
         letters = re.sub(r"[^A-Za-z]", "", head_text)
-        if not (letters.isupper() or alone or m["colon"]):
+        rest = re.sub(r"[^A-Za-z]", "", m["rest"] or "")
+        capitals = letters.isupper() and not (rest and rest.isupper())
+        if not (capitals or alone or m["colon"]):
             continue
         body = m.end() - len(m["rest"]) if m["rest"] else m.end()
         hits.append((ft.to_flat(m.start()), ft.to_flat(body), kind, head_text))
     hits.sort()
+    # a kind's heading again (the boilerplate repeating it) neither starts nor ends a section
+    hits = [h for i, h in enumerate(hits) if h[2] not in {k for _, _, k, _ in hits[:i]}]
     sections: dict[str, Section] = {}
     for i, (start, body_start, kind, heading) in enumerate(hits):
         end = hits[i + 1][0] if i + 1 < len(hits) else len(ft.flat)

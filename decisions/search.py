@@ -8,7 +8,9 @@ words ("injections" finds "injection").
 By default a search matches each item's own text (its request, the reviewer's rationale and its
 citations: migration 0007), so "lumbar physical therapy" finds therapy decisions rather than
 every decision of a letter that mentions therapy; items whose request itself matches come first.
-"Anywhere in the letter" matches whole letters (migration 0002). A query of common words only
+On PostgreSQL an item match is asked of the narrow table of item ids of migration 0008, whose
+index also holds adjacent word pairs (see ``_pg_matching_items``). "Anywhere in the letter"
+matches whole letters (migration 0002). A query of common words only
 ("the", "of") matches nothing useful and is answered at once, as no text search. Nothing here
 writes.
 """
@@ -239,28 +241,26 @@ def _pg_matching_items(query: Query, *, request_only: bool) -> tuple[str, list]:
     longer phrases (and words apart, "knee <3> therapy") the index narrows to the items having
     their pairs and words, then the item's stored vector checks the positions.
     """
-    vector = "decisions_item_request_vector" if request_only else "decisions_item_vector"
     terms, exact = index_terms(tsquery_text(query.engine_query))
+    column = "request_vector" if request_only else "search_vector"
     if terms == "":
-        return f"SELECT item_id AS id FROM {_ITEM_SEARCH} WHERE false", []
+        return "SELECT id FROM decisions_decisionitem WHERE false", []
     if terms is None:  # nothing the index narrows by (a long phrase negated): read every item
-        column = "request_vector" if request_only else "search_vector"
         return (
             f"SELECT id FROM decisions_decisionitem "
             f"WHERE {column} @@ websearch_to_tsquery('english', %s)",
             [query.engine_query],
         )
-    sql = (
-        f"SELECT item_id AS id FROM {_ITEM_SEARCH} "
-        f"WHERE decisions_phrase_terms({vector}(item_id)) @@ %s::tsquery"
-    )
+    # The function plans the index as exact (migration 0009); a check reads each candidate's
+    # stored vector by primary key.
+    matches = "decisions_item_matches(%s::tsquery, %s) AS m(id)"
     if exact:
-        return sql, [terms]
-    check = f"{vector}(item_id) @@ websearch_to_tsquery('english', %s)"
-    return f"{sql} AND {check}", [terms, query.engine_query]
-
-
-_ITEM_SEARCH = "decisions_itemsearch"
+        return f"SELECT id FROM {matches}", [terms, request_only]
+    return (
+        f"SELECT i.id FROM {matches} JOIN decisions_decisionitem i ON i.id = m.id "
+        f"WHERE i.{column} @@ websearch_to_tsquery('english', %s)",
+        [terms, request_only, query.engine_query],
+    )
 
 
 @functools.lru_cache(maxsize=1024)

@@ -8,13 +8,16 @@ words ("injections" finds "injection").
 By default a search matches each item's own text (its request, the reviewer's rationale and its
 citations: migration 0007), so "lumbar physical therapy" finds therapy decisions rather than
 every decision of a letter that mentions therapy; items whose request itself matches come first.
-"Anywhere in the letter" matches whole letters (migration 0002). A query of common words only
+On PostgreSQL an item match is asked of the narrow table of item ids of migration 0008, whose
+index also holds adjacent word pairs (see ``_pg_matching_items``). "Anywhere in the letter"
+matches whole letters (migration 0002). A query of common words only
 ("the", "of") matches nothing useful and is answered at once, as no text search. Nothing here
 writes.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -220,18 +223,178 @@ def to_fts5(text: str) -> str:
 def matching_items(query: Query, *, request_only: bool = False) -> tuple[str, list]:
     """SQL for the ids of items whose own text (or, ``request_only``, request) matches."""
     if connection.vendor == "postgresql":
-        column = "request_vector" if request_only else "search_vector"
-        return (
-            f"SELECT id FROM decisions_decisionitem "
-            f"WHERE {column} @@ websearch_to_tsquery('english', %s)",
-            [query.engine_query],
-        )
+        return _pg_matching_items(query, request_only=request_only)
     match = f"request : ({query.engine_query})" if request_only else query.engine_query
     return (
         "SELECT rowid AS id FROM decisions_decisionitem_fts "
         "WHERE decisions_decisionitem_fts MATCH %s",
         [match],
     )
+
+
+def _pg_matching_items(query: Query, *, request_only: bool) -> tuple[str, list]:
+    """The match on PostgreSQL, from the narrow id table of migration 0008.
+
+    Its GIN index holds each item's words and each pair of adjacent words, so the query is asked
+    with every two-word phrase as one pair term ("epidural injection": ``'epidur inject'``): a
+    query of words and such phrases is exact from the index, and no item's text is read. For
+    longer phrases (and words apart, "knee <3> therapy") the index narrows to the items having
+    their pairs and words, then the item's stored vector checks the positions.
+    """
+    terms, exact = index_terms(tsquery_text(query.engine_query))
+    column = "request_vector" if request_only else "search_vector"
+    if terms == "":
+        return "SELECT id FROM decisions_decisionitem WHERE false", []
+    if terms is None:  # nothing the index narrows by (a long phrase negated): read every item
+        return (
+            f"SELECT id FROM decisions_decisionitem "
+            f"WHERE {column} @@ websearch_to_tsquery('english', %s)",
+            [query.engine_query],
+        )
+    # The function plans the index as exact (migration 0009); a check reads each candidate's
+    # stored vector by primary key.
+    matches = "decisions_item_matches(%s::tsquery, %s) AS m(id)"
+    if exact:
+        return f"SELECT id FROM {matches}", [terms, request_only]
+    return (
+        f"SELECT i.id FROM {matches} JOIN decisions_decisionitem i ON i.id = m.id "
+        f"WHERE i.{column} @@ websearch_to_tsquery('english', %s)",
+        [terms, request_only, query.engine_query],
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def tsquery_text(text: str) -> str:
+    """PostgreSQL's reading of ``text`` (``websearch_to_tsquery``), as tsquery text."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT websearch_to_tsquery('english', %s)::text", [text])
+        return cursor.fetchone()[0]
+
+
+# --- tsquery text: read, and asked of the index of words and adjacent pairs ----------------
+
+_TSQUERY_TOKEN = re.compile(r"\s*(?:'((?:[^'\\]|''|\\.)*)'(:[*A-Da-d]+)?|(<->|<\d+>|[!&|()]))")
+
+
+def _parse_tsquery(text: str) -> tuple | None:
+    """tsquery text as a tree: ("lex", lexeme, suffix), ("not", x), ("and" | "or", a, b), or
+    ("phrase", a, b, distance). None for an empty query. Precedence as PostgreSQL's: ! <-> & |.
+    """
+    tokens: list[tuple[str, str, str]] = []
+    pos, text = 0, text.rstrip()
+    while pos < len(text):
+        m = _TSQUERY_TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"unreadable tsquery at {pos}: {text!r}")
+        if m[3] is None:
+            lexeme = re.sub(r"''|\\(.)", lambda e: "'" if e[1] is None else e[1], m[1])
+            tokens.append(("lex", lexeme, m[2] or ""))
+        else:
+            tokens.append(("op", m[3], ""))
+        pos = m.end()
+    if not tokens:
+        return None
+    at = 0
+
+    def peek() -> str | None:
+        return tokens[at][1] if at < len(tokens) and tokens[at][0] == "op" else None
+
+    def unary() -> tuple:
+        nonlocal at
+        kind, value, suffix = tokens[at]
+        at += 1
+        if kind == "lex":
+            return ("lex", value, suffix)
+        if value == "!":
+            return ("not", unary())
+        if value == "(":
+            node = alternatives()
+            at += 1  # ")"
+            return node
+        raise ValueError(f"unexpected {value!r} in tsquery {text!r}")
+
+    def phrase() -> tuple:
+        nonlocal at
+        node = unary()
+        while (op := peek()) is not None and op.startswith("<"):
+            at += 1
+            distance = 1 if op == "<->" else int(op[1:-1])
+            node = ("phrase", node, unary(), distance)
+        return node
+
+    def joined(operand, symbol: str, kind: str):
+        def parse() -> tuple:
+            nonlocal at
+            node = operand()
+            while peek() == symbol:
+                at += 1
+                node = (kind, node, operand())
+            return node
+
+        return parse
+
+    conjunction = joined(phrase, "&", "and")
+    alternatives = joined(conjunction, "|", "or")
+    return alternatives()
+
+
+def _quoted(lexeme: str, suffix: str = "") -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'" + suffix
+
+
+def index_terms(tsquery: str) -> tuple[str | None, bool]:
+    """``tsquery`` asked of the index of words and adjacent pairs: (query, exact).
+
+    Exact: the query matches the same items as ``tsquery`` (words and two-word phrases only).
+    Otherwise it matches a superset, to be checked against the item's vector; None when the
+    index cannot narrow at all (a negated long phrase alone), "" for an empty query.
+    """
+    tree = _parse_tsquery(tsquery)
+    if tree is None:
+        return "", True
+    return _terms(tree)
+
+
+def _terms(node: tuple) -> tuple[str | None, bool]:
+    kind = node[0]
+    if kind == "lex":
+        return _quoted(node[1], node[2]), True
+    if kind == "not":
+        inner, exact = _terms(node[1])
+        # Not a superset of something is no superset of not-it: the index cannot narrow then.
+        return (f"!( {inner} )", True) if exact and inner is not None else (None, False)
+    if kind in ("and", "or"):
+        parts = [_terms(node[1]), _terms(node[2])]
+        exact = all(e for _, e in parts)
+        texts = [t for t, _ in parts if t is not None]
+        if (kind == "or" and len(texts) < 2) or not texts:
+            return None, False  # anything or X is anything
+        op = " & " if kind == "and" else " | "
+        return (f"( {op.join(texts)} )" if len(texts) > 1 else texts[0]), exact
+    chain = _chain(node)
+    if chain is None:
+        return None, False
+    if len(chain) == 2 and chain[1][1] == 1 and not chain[0][0][2] and not chain[1][0][2]:
+        return _quoted(f"{chain[0][0][1]} {chain[1][0][1]}"), True
+    terms: list[str] = []
+    paired: set[int] = set()
+    for i in range(1, len(chain)):
+        (left, _), (right, distance) = chain[i - 1], chain[i]
+        if distance == 1 and not left[2] and not right[2]:
+            terms.append(_quoted(f"{left[1]} {right[1]}"))
+            paired |= {i - 1, i}
+    terms += [_quoted(lex[1], lex[2]) for i, (lex, _) in enumerate(chain) if i not in paired]
+    return "( " + " & ".join(terms) + " )", False
+
+
+def _chain(node: tuple) -> list[tuple[tuple, int]] | None:
+    """A phrase of words, left to right, each with its distance from the one before; or None."""
+    if node[0] == "lex":
+        return [(node, 0)]
+    if node[0] != "phrase" or node[2][0] != "lex":
+        return None
+    left = _chain(node[1])
+    return None if left is None else [*left, (node[2], node[3])]
 
 
 def matching_letters(query: Query) -> tuple[str, list]:

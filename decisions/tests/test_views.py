@@ -319,6 +319,94 @@ def test_full_text_search_with_web_search_syntax(client, sample_letters, q, in_d
     assert count(client, f"q={q}&within=letter") == in_letter
 
 
+@pytest.mark.parametrize(
+    ("tsquery", "asked", "exact"),
+    [
+        ("'epidur' <-> 'inject'", "'epidur inject'", True),  # a two-word phrase: one pair term
+        ("'therapi' & !'chiropract'", "( 'therapi' & !( 'chiropract' ) )", True),
+        ("'l5-s1' <-> 'l5' <-> 's1'", "( 'l5-s1 l5' & 'l5 s1' )", False),  # then positions
+        ("'physic' <-> 'therapi' <3> 'knee'", "( 'physic therapi' & 'knee' )", False),
+        ("!( 'a' <-> 'b' )", "!( 'a b' )", True),
+        ("( 'a' | 'b' ) & 'c'", "( ( 'a' | 'b' ) & 'c' )", True),
+        ("'it''s' & 'a\\\\b'", "( 'it''s' & 'a\\\\b' )", True),
+        # not (a superset) is no superset: the long phrase's AND drops it, and checks after
+        ("'a' & !( 'b' <-> 'c' <-> 'd' )", "'a'", False),
+        ("'a' | !( 'b' <-> 'c' <-> 'd' )", None, False),  # the index cannot narrow at all
+        ("", "", True),  # stop words only: nothing matches
+    ],
+)
+def test_a_query_is_asked_of_the_index_of_words_and_word_pairs(tsquery, asked, exact):
+    from decisions import search
+
+    assert search.index_terms(tsquery) == (asked, exact)
+
+
+QUERIES = [
+    "massage",
+    "injections",
+    '"flare up"',
+    '"massage therapy"',
+    '"therapy massage"',
+    "lumbar physical therapy",
+    '"lumbar physical therapy"',
+    "massage or radiculopathy",
+    "therapy -chiropractic",
+    '-"physical therapy" therapy',
+    'therapy -"flare up"',
+    '"physical therapy for the" knee',
+    "L5-S1",
+    "-L5-S1 spine",
+    "10/325",
+    '"unbalanced',
+    "-massage",
+    '"medically necessary"',
+    '"not medically necessary"',
+]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index of word pairs")
+@pytest.mark.parametrize("q", QUERIES)
+def test_the_index_of_word_pairs_matches_what_the_items_vectors_match(sample_letters, q):
+    from decisions import search
+
+    query = search.parse(q)
+    for request_only, column in ((False, "search_vector"), (True, "request_vector")):
+        sql, params = search.matching_items(query, request_only=request_only)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = sorted(row[0] for row in cursor.fetchall())
+            cursor.execute(
+                f"SELECT id FROM decisions_decisionitem "
+                f"WHERE {column} @@ websearch_to_tsquery('english', %s) ORDER BY id",
+                [query.engine_query],
+            )
+            assert found == [row[0] for row in cursor.fetchall()], (q, request_only, sql)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL keeps it by triggers")
+def test_the_index_of_word_pairs_follows_every_write_to_an_item(client, sample_letters):
+    from decisions import services
+
+    item = DecisionItem.objects.first()
+
+    def write(**fields):  # a raw write, logged as the services log theirs (pages are cached)
+        DecisionItem.objects.filter(pk=item.pk).update(**fields)
+        services.letters_changed(letters=[item.determination_id])
+
+    write(rationale=item.rationale + " zygomatic arch")
+    assert count(client, 'q="zygomatic arch"') == count(client, "q=zygomatic") == 1
+    write(rationale=item.rationale)  # and back
+    assert count(client, "q=zygomatic") == 0
+    write(request="Zygomatic arch brace")
+    assert count(client, 'q="zygomatic arch"') == 1
+    item.delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM decisions_itemsearch WHERE item_id = %s", [item.pk])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM decisions_itemsearch")
+        assert cursor.fetchone()[0] == DecisionItem.objects.count()
+
+
 def test_a_search_finds_the_decisions_about_it_not_their_letters_neighbours(client, sample_letters):
     # "MRI of the Lumbar Spine" shares a letter with physical therapy: not a therapy decision.
     _, data = api(client, "q=lumbar physical therapy&outcome=overturned")

@@ -18,7 +18,7 @@ def treatment_categories(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('decisions', '0007_item_search'),
+        ('decisions', '0009_item_matches'),
     ]
 
     operations = [

@@ -33,6 +33,7 @@ from .models import (
     CitingSide,
     DecisionItem,
     Determination,
+    DrugClass,
     GuidelineCitation,
     Laterality,
 )
@@ -333,11 +334,20 @@ class ResultRow:
         return LATERALITY_LABELS.get(self.laterality, self.laterality)
 
     @property
+    def drug_summary(self) -> str:
+        """A medication's drug and class: "hydrocodone/acetaminophen (Opioids)"."""
+        if not self.drug_class:
+            return ""
+        label = DRUG_CLASS_LABELS.get(self.drug_class, self.drug_class)
+        return f"{self.drug_id} ({label})" if self.drug_id else label
+
+    @property
     def maximus_citations(self) -> list[str]:
         return [c.summary for c in self.citations if c.source == CitingSide.MAXIMUS]
 
 
 LATERALITY_LABELS = dict(Laterality.choices)
+DRUG_CLASS_LABELS = dict(DrugClass.choices)
 
 
 @functools.cache

@@ -290,6 +290,7 @@ def test_the_official_taxonomy_filters_and_counts_category_drug_class_and_drug(c
 
     page = client.get("/?category=rehabilitation").content.decode()
     assert "Treatment category" in page and "Drug class" in page
+    assert "lidocaine (Topical analgesics)" in client.get("/?drug=lidocaine").content.decode()
     assert client.get("/?drug_class=not_a_class").status_code == 400
 
 

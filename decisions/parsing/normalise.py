@@ -82,7 +82,9 @@ _CASE = (
     r"\s*:?\s*)?(?:cm\s*\d{2}\s*-\s*\d{5,8}|imr\s+\d{2}\s*-\s*\d{5,8})"
 )
 _FURNITURE_LINE = re.compile(rf"[ ]*(?:(?P<page>{_PAGE})|(?P<case>{_CASE}(?:[ |,-]+{_PAGE})?))[ ]*")
-_PAGE_OF = re.compile(r"page\s+\d|^[ ]*-[ ]*\d{1,3}[ ]*-[ ]*$", re.M)
+# Where furniture may be, found fast (each pattern opens with a literal): a page number...
+_PAGE_OF = re.compile(r"page\s+\d")
+_CENTRED_PAGE = re.compile(r"\n[ ]*-[ ]*\d{1,3}[ ]*-[ ]*(?=\n|$)")
 # A case number's "13-0000001" (CM13-..., IMR 13-...), found from its dash: far faster than from
 # its digits in a text full of dates.
 _CASE_NUMBER = re.compile(r"-(?<=[^0-9]\d\d-)(\d{5,8})(?![0-9])")
@@ -190,7 +192,9 @@ def _furniture_edits(text: str) -> list[Edit]:
     above still ends there."""
     lower = lower_same_length(text)
     numbers = [(m.start() - 2, _case_key(lower, m)) for m in _CASE_NUMBER.finditer(lower)]
-    cues = [m.start() for m in _PAGE_OF.finditer(lower)] + [at for at, _ in numbers]
+    cues = [m.start() for m in _PAGE_OF.finditer(lower)]
+    cues += [m.end() - 1 for m in _CENTRED_PAGE.finditer(lower)]
+    cues += [at for at, _ in numbers]
     first_seen: dict[str, int] = {}
     for at, number in numbers:
         first_seen.setdefault(number, at)

@@ -374,7 +374,8 @@ class _Reader:
         item.categories = categories_of(item.treatments, self.vocab)
         if found:
             item.spans["treatments"] = [self.in_request(block, s, e) for _, s, e in found]
-        else:
+        else:  # kept under "other", and the letter queued for a person to name it
+            item.treatments, item.categories = ["other"], ["other"]
             self.warn(
                 f"items[{item.position}].treatments", f"no known treatment in {block.request!r}"
             )

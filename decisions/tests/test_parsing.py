@@ -387,6 +387,15 @@ def test_a_case_number_given_only_by_the_running_header_is_read():
     assert paged[s:e] == "CM15-0208841"
 
 
+def test_a_request_no_vocabulary_term_names_is_kept_under_other_and_queued():
+    text = letter("004").replace("Two massage therapy sessions", "Two sessions of floatation")
+    parsed = parse_letter(text)
+    item = parsed.items[1]
+    assert item.request == "Two sessions of floatation"
+    assert (item.treatments, item.categories) == (["other"], ["other"])
+    assert any(w.field == "items[2].treatments" for w in parsed.warnings)
+
+
 def test_sex_from_pronouns_where_no_word_says_it():
     text = letter("002")
     parsed = parse_letter(text)

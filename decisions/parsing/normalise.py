@@ -124,7 +124,7 @@ class Normalised:
                 text, breaks = _apply(text, edits)
                 self._maps.insert(0, breaks)
         self.written = text
-        self.text = _fold(text)
+        self.text = fold(text)
 
     def orig(self, i: int) -> int:
         """Original offset of normalised offset ``i`` (inside a replacement: just after it)."""
@@ -178,7 +178,7 @@ def _one_for_one(table: dict[int, str]):
     return lambda m: table[ord(m.group())]
 
 
-def _fold(written: str) -> str:
+def fold(written: str) -> str:
     """``written`` with quotes and dashes folded; the same object where there are none."""
     if not _PUNCTUATION_RE.search(written):
         return written

@@ -8,7 +8,7 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
-from .normalise import Normalised, lower_same_length
+from .normalise import Normalised, fold, lower_same_length
 
 # Runs that the flat view turns into one space: whitespace other than a lone space. The pattern
 # starts with ``\s`` so the regex engine can skip ahead to whitespace instead of trying every
@@ -59,14 +59,18 @@ class FlatText:
         lead = len(text) - len(text.lstrip())
         end = len(text.rstrip())
         core = text[lead:end]
-        self.flat = _COLLAPSE.sub(" ", core)
-        # the same, offset for offset, with the letter's own quotes and dashes: values as written
-        written = self._norm.written
-        self.flat_written = self.flat if written is text else _COLLAPSE.sub(" ", written[lead:end])
+        runs = [m.span() for m in _COLLAPSE.finditer(core)]
+        # flat with the letter's own quotes and dashes (values as written), and flat for the
+        # readers: the same offset for offset, quotes and dashes folded. ``text`` and
+        # ``written`` have their whitespace in the same places, so one scan serves both.
+        written = self._norm.written[lead:end]
+        starts = [0, *(e for _, e in runs)]
+        stops = [*(s for s, _ in runs), len(written)]
+        self.flat_written = " ".join([written[a:b] for a, b in zip(starts, stops, strict=True)])
+        self.flat = self.flat_written if self._norm.written is text else fold(self.flat_written)
         # Each collapsed run of length n shifts the rest of the text by n - 1. The tables hold,
         # for every stretch between runs, where it starts in the flat text and in the original
         # and the shift between the two (built with C-level iteration: this runs per letter).
-        runs = [m.span() for m in _COLLAPSE.finditer(core)]
         shifts = [lead, *(lead + r for r in accumulate(e - s - 1 for s, e in runs))]
         self._obreaks = [lead, *(lead + e for _, e in runs)]
         self._fbreaks = [o - sh for o, sh in zip(self._obreaks, shifts, strict=True)]

@@ -70,6 +70,7 @@ _CLOSING = re.compile(
     r"(?:California\s+)?Labor\s+Code|Sincerely,|cc:\s)",
     re.I,
 )
+_CLOSING_CUES = ("is final", "labor code", "sincerely", "cc:")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 
 
@@ -338,7 +339,10 @@ class _Reader:
     def item_rationale(self, item: Item, bounds: Bounds | None) -> None:
         if bounds is not None:
             s, e = bounds
-            if closing := _CLOSING.search(self.flat, s, e):  # the letter's end, after the last
+            lower = self.ft.lower  # (a literal first: the pattern alone tries every space)
+            if any(lower.find(cue, s, e) >= 0 for cue in _CLOSING_CUES) and (
+                closing := _CLOSING.search(self.flat, s, e)
+            ):  # the letter's end, after the last rationale
                 e = closing.start()
             text = self.flat[s:e].strip()
             if text:

@@ -65,6 +65,7 @@ _PUNCTUATION = str.maketrans(
 # with one non-ASCII character in it, which is slower when, as usual, there are few to change.
 _WHITESPACE_RE = re.compile("[" + re.escape("".join(map(chr, _WHITESPACE))) + "]")
 _PUNCTUATION_RE = re.compile("[" + re.escape("".join(map(chr, _PUNCTUATION))) + "]")
+_ASCII_WHITESPACE = {k: v for k, v in _WHITESPACE.items() if k < 128}
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"}
 
 # Characters that change length: a CR (with its LF), an invisible character (a soft hyphen
@@ -110,7 +111,11 @@ class Normalised:
 
     def __init__(self, original: str) -> None:
         self.original = original
-        text = _WHITESPACE_RE.sub(_one_for_one(_WHITESPACE), original)
+        # (a text all ASCII, as most are, is translated in C at a byte a step)
+        if original.isascii():
+            text = original.translate(_ASCII_WHITESPACE)
+        else:
+            text = _WHITESPACE_RE.sub(_one_for_one(_WHITESPACE), original)
         # each pass's offset map, the last pass's first: orig() walks back through them
         self._maps: list[tuple[list[int], list[int]]] = []
         self.furniture: list[tuple[str, int, int]] = []
@@ -156,6 +161,8 @@ def _apply(text: str, edits: list[Edit]) -> tuple[str, tuple[list[int], list[int
 
 
 def _character_edits(text: str) -> list[Edit]:
+    if text.isascii() and "\r" not in text:
+        return []
     out = []
     for m in _CHARACTERS.finditer(text):
         at, c = m.start(), m.group()
@@ -180,7 +187,7 @@ def _one_for_one(table: dict[int, str]):
 
 def fold(written: str) -> str:
     """``written`` with quotes and dashes folded; the same object where there are none."""
-    if not _PUNCTUATION_RE.search(written):
+    if written.isascii() or not _PUNCTUATION_RE.search(written):
         return written
     return _PUNCTUATION_RE.sub(_one_for_one(_PUNCTUATION), written)
 

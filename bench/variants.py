@@ -54,16 +54,19 @@ def _paragraphs(text: str) -> tuple[list[list[str]], list[int], int]:
     gaps = [g for _, g in content[:-1]]
     usual = max(set(gaps), key=gaps.count) if gaps else 0
     lengths = sorted(len(line.strip()) for line, _ in content)
-    short = 0.6 * lengths[len(lengths) // 2]  # a paragraph's last line is short
+    width = lengths[int(len(lengths) * 0.9)]  # the letter's wrapping width, about
     paragraphs: list[list[str]] = [[]]
     after: list[int] = []
-    for line, gap in content:
+    for n, (line, gap) in enumerate(content):
         alone = _is_heading(line) or _FURNITURE.fullmatch(line) is not None
         if alone and paragraphs[-1]:  # a heading starts a paragraph...
             after.append(usual)
             paragraphs.append([])
         paragraphs[-1].append(line)
-        if gap > usual or alone or len(line.strip()) < short:  # ...and ends it
+        # ...and ends it; so does a line the next line's first word would have fitted on
+        following = content[n + 1][0].split() if n + 1 < len(content) else []
+        fits = bool(following) and len(line.strip()) + 1 + len(following[0]) <= width
+        if gap > usual or alone or fits:
             after.append(gap)
             paragraphs.append([])
     if not paragraphs[-1]:

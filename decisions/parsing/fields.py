@@ -56,6 +56,9 @@ _DOI_LABEL = re.compile(rf"\bDate\s+of\s+Injury\s*:\s*(?P<d>{DATE_RE})", re.I)
 _DOI_PROSE = re.compile(
     rf"\b(?:date\s+of\s+(?:the\s+)?injury|DOI)\s*(?:of|was|is|on|:)?\s*(?P<d>{DATE_RE})"
     rf"|\binjur(?:y|ies|ed)\b[^.]{{0,80}}?\b(?:on|of|dated|in)\s+(?P<d2>{DATE_RE})"
+    # a cumulative trauma dates from the end of its period: "from 6/1/2009 through 6/1/2014"
+    rf"|\b(?:cumulative|continuous|repetitive)\s+trauma\b[^.]{{0,120}}?{DATE_RE}\s*"
+    rf"(?:through|thru|to|until|-)\s*(?P<d4>{DATE_RE})"
     # how it happened, in the sentence that says when: "was struck by a falling box on 8/21/2014"
     rf"|\b(?:struck|fell|slipped|tripped|twisted|lifting|lifted|hurt|accident|incident|assault"
     rf"\w*|collision|crash)\b[^.]{{0,100}}?\bon\s+(?P<d3>{DATE_RE})",
@@ -75,7 +78,7 @@ def read_date_of_injury(
     if m and (v := _date_value(m, "d")):
         return v
     for m in _DOI_PROSE.finditer(flat, *summary):
-        v = _date_value(m, next(g for g in ("d", "d2", "d3") if m[g]))
+        v = _date_value(m, next(g for g in ("d", "d2", "d3", "d4") if m[g]))
         if v:
             return v
     return None
@@ -148,7 +151,8 @@ _CREDENTIAL_LABEL = re.compile(
     r"|(?P<specialties>(?:certifications?\s*(?:\(s\))?\s*/\s*)?specialt(?:y|ies)"
     r"|board\s+certifications?)\s*(?:\([a-z]+\))?)\s*$"
 )
-_NEXT_LABEL = re.compile(r"\s[A-Z][A-Za-z()/]*(?:\s+[A-Za-z()/]+){0,4}\s*:|\.\s|$")
+# (a two-letter code ends a list of states, not starts a label: "CA, OR Certification(s):")
+_NEXT_LABEL = re.compile(r"\s(?![A-Z]{2}\s)[A-Z][A-Za-z()/]*(?:\s+[A-Za-z()/]+){0,4}\s*:|\.\s|$")
 _CREDENTIAL = re.compile(
     r"(?:board[-\s]+certified|licensed|licensure|sub-?specialty|specialty\s+in|"
     r"certified\s+in|specializ\w+\s+in|practices?\s+(?:in|as))(?![a-z0-9_])"
@@ -349,7 +353,7 @@ _FREQ = re.compile(
     re.I,
 )
 _AXB = re.compile(
-    r"(?<![\w/.-])(?P<a>\d{1,2})\s*[xX\u00d7]\s*(?P<b>\d{1,2})(?![\d/%.])(?!\s*(?:mg|mcg|%))"
+    r"(?<![\w/.#-])(?P<a>\d{1,2})\s*[xX\u00d7]\s*(?P<b>\d{1,2})(?![\d/%.])(?!\s*(?:mg|mcg|%|refill))"
 )
 _COUNT = re.compile(
     rf"(?<![\w/.#-])(?P<n>{NUMBER_RE})\s+(?:[\w/-]+\s+){{0,4}}?(?:sessions?|visits?|treatments?|"
@@ -366,7 +370,15 @@ _RATE = re.compile(
 _SPAN = re.compile(
     rf"[\s,]*(?:for|x|over)\s*(?P<n>{NUMBER_RE})\s*(?:days?|weeks?|wks?|months?)\b", re.I
 )
-_REFILLS = re.compile(rf"\b(?:with\s+)?(?P<n>{NUMBER_RE})\s+refills?\b", re.I)
+_REFILLS = re.compile(rf"\b(?:(?:with|x|plus|\+)\s*)?(?P<n>{NUMBER_RE})\s+refills?\b", re.I)
+_UR_NOTE = re.compile(
+    r"\([^()]*\b(?:UR|utilization\s+review|modified|certified|non-?certified)\b[^()]*\)", re.I
+)
+# A prescription's directions: its "#" is the quantity, not "1 tab".
+_DOSING = re.compile(
+    r"\b(?:q\s*\d+\s*h|q\.?[dh]|prn|po|bid|tid|qid|qhs|daily|nightly|tabs?)\b", re.I
+)
+_SERIES = re.compile(rf"\bseries\s+of\s+(?P<n>{NUMBER_RE})\b", re.I)
 _PACKAGE = re.compile(r"(?<![\w.])(?P<n>\d{1,4})\s*(?:gm|grams?|g|ml|oz)\b", re.I)
 _LEADING = re.compile(rf"^\s*(?:\(\s*)?(?P<n>{NUMBER_RE})\b(?!\s*(?:mg|mcg|%|/|-|\.\d|:))", re.I)
 _HASH = re.compile(r"#\s*(?P<n>\d{1,4})\b")
@@ -380,11 +392,15 @@ def read_quantity(s: str) -> Value | None:
     Refills multiply a count ("#90 with 2 refills" -> 270); a cream's package size counts when
     nothing else does ("120gm" -> 120).
     """
+    # what UR did is not what was asked: "(modified to 4 sessions by UR)" (masked, offsets kept)
+    s = _UR_NOTE.sub(lambda m: " " * len(m.group()), s)
     if (m := _LEADING.search(s)) and (n := to_int(m["n"])):
         return Value(n, m.start("n"), m.end("n"))
     if chain := _rate_chain(s):
         return chain
-    for rx in (_COUNT, _QTY):
+    if _DOSING.search(s) and (hashed := _hashed(s)):  # "1 tab PO q6h PRN, #120": the #
+        return hashed
+    for rx in (_COUNT, _QTY, _SERIES):
         m = rx.search(s)
         if m:
             n = to_int(m["n"])
@@ -396,6 +412,15 @@ def read_quantity(s: str) -> Value | None:
             a, b = to_int(m["a"]), to_int(m["b"])
             if a and b:
                 return Value(a * b, m.start(), m.end())
+    if hashed := _hashed(s):
+        return hashed
+    if m := _PACKAGE.search(s):
+        return Value(int(m["n"]), m.start("n"), m.end("n")) if int(m["n"]) else None
+    return None
+
+
+def _hashed(s: str) -> Value | None:
+    """ "#60" (or "x 60"), times the fills: "#60 x 2 refills" -> 180."""
     for rx in (_HASH, _XN):
         m = rx.search(s)
         if m and (n := int(m["n"])):
@@ -403,8 +428,6 @@ def read_quantity(s: str) -> Value | None:
             if refills and (r := to_int(refills["n"])):
                 return Value(n * (r + 1), m.start("n"), refills.end())
             return Value(n, m.start("n"), m.end("n"))
-    if m := _PACKAGE.search(s):
-        return Value(int(m["n"]), m.start("n"), m.end("n")) if int(m["n"]) else None
     return None
 
 
@@ -462,6 +485,9 @@ _INJECTIONS = frozenset(
 )
 
 
+_SYSTEMIC_ROUTE = re.compile(
+    r"\b(?:IM|IV|SQ|intramuscular\w*|intravenous\w*|subcutaneous\w*)\b", re.I
+)
 _SPINAL_INJECTIONS = frozenset(
     {"epidural_steroid_injection", "facet_injection", "radiofrequency_ablation"}
 )
@@ -475,7 +501,8 @@ _AFTER = re.compile(
 _RELATED_SURGERY = frozenset({"surgical", "replacement"})
 _CONTEXT_OF_SURGERY = re.compile(
     r"\b(?:after|following|post-?\s*(?:op(?:erative(?:ly)?)?)?|status\s+post|s/p|prior\s+to|before"
-    r"|pre-?\s*(?:op(?:erative(?:ly)?)?)?|for\s+(?:the|his|her|a|an|planned|scheduled|upcoming))"
+    r"|pre-?\s*(?:op(?:erative(?:ly)?)?)?|for\s+(?:the|his|her|a|an|planned|scheduled|upcoming)"
+    r"|(?:to\s+)?(?:evaluate|assess|check|monitor))"
     r"\s+(?:[\w/-]+\s+){0,4}$",
     re.I,
 )
@@ -497,8 +524,10 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
     found = vocab.matcher("treatment").finditer(s)
     slugs = {f.slug for f in found}
     drop = set()
-    if slugs & _INJECTIONS:
+    if slugs & (_INJECTIONS | {"prp_injection"}):
         drop.add("injection_other")
+    if "medication" in slugs and _SYSTEMIC_ROUTE.search(s):
+        drop.add("injection_other")  # "Toradol 60mg IM injection": the drug is what is asked
     if "radiofrequency_ablation" in slugs:
         drop |= {"surgery", "facet_injection"}  # "RFA of the medial branches" is one procedure
     spinal = bool(slugs & _SPINAL_INJECTIONS)
@@ -568,6 +597,7 @@ def categories_of(treatments: list[str], vocab: Vocabulary) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_BOTH_LIMBS = re.compile(r"\bupper\s+(?:and|&|/)\s+lower\s+(?:extremit|limb)", re.I)
 _NAMED_SPINAL = re.compile(r"\s+(?:cord|manipulation|mobilization)\b", re.I)
 
 
@@ -577,6 +607,8 @@ def read_body_regions(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
         if f.slug == "spine" and _NAMED_SPINAL.match(s, f.end):
             continue  # "spinal cord stimulator", "spinal manipulation" name no region
         seen.setdefault(f.slug, (f.slug, f.start, f.end))
+    if (m := _BOTH_LIMBS.search(s)) and "lower_extremity" in seen:  # "upper and lower ..."
+        seen.setdefault("upper_extremity", ("upper_extremity", m.start(), m.end()))
     if len(seen) > 1:
         seen.pop("spine", None)  # "lumbar spine" already says which spine
     return list(seen.values())

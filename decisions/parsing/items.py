@@ -30,9 +30,11 @@ _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
 # "Physical Therapy 2x8 for the Lumbar Spine:  Upheld" ending its line. The scan looks for the
 # colon and outcome (a literal start is fast); the request is the line up to that colon.
 # The outcome may stand alone on the next line, where the heading was wrapped at the page width,
-# and may say more in brackets: "Upheld (not medically necessary)".
+# and may say more in brackets: "Upheld (not medically necessary)"; a dash may stand for the
+# colon ("Soma 350mg #90 - UPHELD").
 _ITEM_OUTCOME = re.compile(
-    rf":[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*(?:\([^()]{{1,60}}\)[ \t]*\.?[ \t]*)?$",
+    rf"(?::|\s-)[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*"
+    r"(?:\([^()]{1,60}\)[ \t]*\.?[ \t]*)?$",
     re.M,
 )  # run on the lower-case text
 _WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
@@ -50,7 +52,10 @@ _REQUEST_LEAD = re.compile(
     r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?)\s*:\s*$",
     re.I,
 )
-_LINE_END_OK = re.compile(r"[.:;?!\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$", re.I)
+_LINE_END_OK = re.compile(
+    r"[.:;?!\"'\]]\s*$|^\s*Page\s+\d+\s+of\s+\d+\s*$|\b(?:upheld|overturned)\s*\.?\s*(?:\([^()]*\))?\s*$",
+    re.I,
+)  # (a line ending in an outcome is the item above's heading)
 # "1. Urine drug screen is not medically necessary and appropriate."
 # (early letters: "1) MAXIMUS Federal Services, Inc. has determined the request for a 28 day
 # functional restoration program is notmedically necessary and appropriate." -- the PDF text
@@ -136,7 +141,7 @@ def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
         line = text[line_start : m.start()]
         req_start = line_start + len(line) - len(line.lstrip())
         req_end = line_start + len(line.rstrip())
-        if _OUTCOME_LABEL.match(line):  # the outcome's label: the request stands above it
+        if _OUTCOME_LABEL.match(line) or not line.strip():  # the request stands above it
             req_end = len(text[o_start:line_start].rstrip()) + o_start
             req_start = max(o_start, text.rfind("\n", o_start, req_end) + 1)
             req_start += len(text[req_start:req_end]) - len(text[req_start:req_end].lstrip())
@@ -206,14 +211,20 @@ def _sentence_items(
         )
         seen[key] = block
         found.append(block)
-    # Where each item's guidelines and rationale are: anywhere after, even past the case summary.
+    _take_up_again(flat, found, start)
+    return found
+
+
+def _take_up_again(flat: str, found: list[ItemBlock], start: int) -> None:
+    """Items listed first and taken up again further on, each "Regarding the request for X:"
+    with its guidelines and rationale: anywhere after, even past the case summary."""
+    seen = {b.request.lower(): b for b in found}
     for m in _REGARDING.finditer(flat, start):
         request, _ = _clean_request(m["request"])
         block = seen.get(request.lower())
         if block is not None:
             block.head, block.start, block.end = m.start(), m.end(), len(flat)
     _cut_bodies(sorted(found, key=lambda b: b.head))
-    return found
 
 
 def _cut_bodies(ordered: list[ItemBlock]) -> None:
@@ -316,6 +327,8 @@ def find_item_blocks(ft: FlatText, sections: dict[str, Section]) -> list[ItemBlo
     blocks = _heading_items(ft, *region)
     if not blocks and decisions is None and sections:
         blocks = _heading_items(ft, 0, len(ft.flat))
+    if blocks and all(b.end - b.start < 40 for b in blocks[:-1]):  # a list of outcomes first
+        _take_up_again(ft.flat, blocks, region[0])
     if not blocks:
         blocks = _sentence_items(ft.flat, *region)
     if not blocks and "issue" in sections:

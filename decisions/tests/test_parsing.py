@@ -18,8 +18,11 @@ from decisions.parsing import (
 from decisions.parsing.citations import parse_page_list
 from decisions.parsing.fields import (
     categories_of,
+    read_body_regions,
+    read_date_of_injury,
     read_drug,
     read_quantity,
+    read_reviewer,
     read_treatments,
     split_diagnoses,
 )
@@ -234,6 +237,10 @@ def test_older_letters_state_each_decision_as_a_sentence():
         ("Oxycodone 10mg #120", 120),
         ("Lidoderm 5% patch #30", 30),
         ("Right shoulder MRI", None),
+        ("Norco 10/325mg, 1 tab PO q6h PRN, #120", 120),  # directions: the # is the quantity
+        ("Soma 350 mg bid #60 x 2 refills", 180),
+        ("Occupational therapy 2x4 (modified to 4 sessions by UR)", 8),  # what was asked
+        ("Left L4-5 and L5-S1 TFESI, series of 2", 2),
     ],
 )
 def test_quantities(request_text, quantity):
@@ -394,6 +401,71 @@ def test_a_request_no_vocabulary_term_names_is_kept_under_other_and_queued():
     assert item.request == "Two sessions of floatation"
     assert (item.treatments, item.categories) == (["other"], ["other"])
     assert any(w.field == "items[2].treatments" for w in parsed.warnings)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "treatments", "regions"),
+    [
+        ("Retrospective: Toradol 60mg IM injection x1", ["medication"], []),
+        ("PRP injection to the left lateral epicondyle", ["prp_injection"], ["elbow"]),
+        (
+            "MR arthrogram of the shoulder to evaluate the rotator cuff repair",
+            ["mri"],
+            ["shoulder"],
+        ),
+        (
+            "EMG/NCV of the upper and lower extremities",
+            ["emg_ncv"],
+            ["lower_extremity", "upper_extremity"],
+        ),
+    ],
+)
+def test_what_a_request_asks_for_and_where(request_text, treatments, regions):
+    assert [t for t, _, _ in read_treatments(request_text, DEFAULT_VOCABULARY)] == treatments
+    assert sorted(r for r, _, _ in read_body_regions(request_text, DEFAULT_VOCABULARY)) == regions
+
+
+def test_a_list_of_outcomes_with_dashes_then_each_item_taken_up_again():
+    text = letter("002")
+    i = text.index("Physical Therapy 2x8 for the Lumbar Spine:  Upheld")
+    j = text.index("TPI 20553 X6 in the Right Lumbar Paraspinals DOS 12/29/15:  Upheld")
+    listed = (
+        "Physical Therapy 2x8 for the Lumbar Spine - UPHELD\n"
+        "TPI 20553 X6 in the Right Lumbar Paraspinals DOS 12/29/15 - UPHELD\n\n"
+    )
+    text = (
+        text[:i]
+        + listed
+        + "1) Regarding the request for Physical Therapy 2x8 for the Lumbar Spine:"
+        + text[i + len("Physical Therapy 2x8 for the Lumbar Spine:  Upheld") : j]
+        + "2) Regarding the request for TPI 20553 X6 in the Right Lumbar Paraspinals DOS 12/29/15:"
+        + text[j + len("TPI 20553 X6 in the Right Lumbar Paraspinals DOS 12/29/15:  Upheld") :]
+    )
+    items = parse_letter(text).items
+    assert [(it.treatments, it.outcome) for it in items] == [
+        (["physical_therapy"], "upheld"),
+        (["trigger_point_injection"], "upheld"),
+    ]
+    assert all(it.rationale and it.citations for it in items)
+
+
+def test_short_citation_styles_and_state_codes_and_a_cumulative_trauma():
+    text = letter("001").replace(
+        "Decision based on MTUS Chronic Pain Treatment Guidelines Page(s): \n\n98-99.",
+        "MTUS 2016 (Chronic Pain, pages 98-99).",
+    )
+    assert "MTUS 2016 (Chronic Pain" in text
+    maximus = [c for c in parse_letter(text).items[0].citations if c.source == "maximus"]
+    assert [(c.guideline, c.pages) for c in maximus] == [("mtus_chronic_pain", [(98, 99)])]
+    flat = "State(s) of Licensure: CA, OR, UT Certification(s)/Specialty: Family Practice"
+    found = read_reviewer(flat, 0, len(flat), DEFAULT_VOCABULARY)
+    assert sorted(s for s, _, _ in found.states) == ["CA", "OR", "UT"]
+    summary = (
+        "The applicant reported a cumulative trauma injury to the neck for the period from "
+        "06/01/2009 through 06/01/2014."
+    )
+    found = read_date_of_injury(summary, (0, 0), (0, len(summary)))
+    assert found is not None and found.value == "2014-06-01"
 
 
 def test_sex_from_pronouns_where_no_word_says_it():

@@ -58,7 +58,8 @@ def _paragraphs(text: str) -> tuple[list[list[str]], list[int], int]:
     paragraphs: list[list[str]] = [[]]
     after: list[int] = []
     for n, (line, gap) in enumerate(content):
-        alone = _is_heading(line) or _FURNITURE.fullmatch(line) is not None
+        # headings, page furniture and a table's rows keep their own lines
+        alone = _is_heading(line) or _FURNITURE.fullmatch(line) is not None or " | " in line
         if alone and paragraphs[-1]:  # a heading starts a paragraph...
             after.append(usual)
             paragraphs.append([])
@@ -94,7 +95,7 @@ def rewrap(text: str, rng: random.Random, width: int | None = None) -> str:
     out = []
     for lines, gap in zip(paragraphs, after, strict=True):
         words = _joined(lines)
-        if _FURNITURE.fullmatch(words):  # a page's header or footer stays one line
+        if _FURNITURE.fullmatch(words) or " | " in words:  # furniture, a table row: one line
             wrapped = [words]
         else:
             wrapped = textwrap.wrap(words, width, break_long_words=False, break_on_hyphens=False)

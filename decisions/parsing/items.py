@@ -32,14 +32,19 @@ _OUTCOME_WORD = r"(?P<outcome>upheld|overturned)"
 # The outcome may stand alone on the next line, where the heading was wrapped at the page width,
 # and may say more in brackets: "Upheld (not medically necessary)"; a dash may stand for the
 # colon ("Soma 350mg #90 - UPHELD").
-_ITEM_OUTCOME = re.compile(
-    rf"(?::|\s-)[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*"
-    r"(?:\([^()]{1,60}\)[ \t]*\.?[ \t]*)?$",
-    re.M,
+_OUTCOME_AFTER = (
+    rf"[ \t]*(?:\n[ \t]*)*{_OUTCOME_WORD}[ \t]*\.?[ \t]*(?:\([^()]{{1,60}}\)[ \t]*\.?[ \t]*)?$"
+)
+# (two patterns, each opening with its literal, so the scan skips ahead to it)
+_ITEM_OUTCOMES = (
+    re.compile(rf":{_OUTCOME_AFTER}", re.M),
+    re.compile(rf"-(?<=\s-){_OUTCOME_AFTER}", re.M),
+    re.compile(rf"\|{_OUTCOME_AFTER}", re.M),  # a row of a "Treatment | Determination" table
 )  # run on the lower-case text
 _WRAPPED_LINES = 8  # a request of 300 characters wrapped at 40
 _ENUMERATION = re.compile(
-    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}\s*[.):-]?|(?:\d{1,2}|[a-z])\s*[.)]"
+    r"^\s*(?:(?:issue|item|request)\s*(?:no\.?|#)?\s*\d{1,2}(?:\s+of\s+\d{1,2})?\s*[.):-]?"
+    r"|(?:\d{1,2}|[a-z])\s*[.)]"
     r"|[\u2022\u00b7\u25aa\u25cf\u2023])\s+",
     re.I,
 )
@@ -49,7 +54,8 @@ _OUTCOME_LABEL = re.compile(
 )
 # A line that leads into a request wrapped below it, though it ends with a colon.
 _REQUEST_LEAD = re.compile(
-    r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?)\s*:\s*$",
+    r"(?:associated\s+surgical\s+services?|(?:retrospective|prospective)(?:\s+requests?)?"
+    r"|qty|quantity|dos|date\s+of\s+service)\s*:\s*$",
     re.I,
 )
 _LINE_END_OK = re.compile(
@@ -136,7 +142,8 @@ def _heading_items(ft: FlatText, start: int, end: int) -> list[ItemBlock]:
     text = ft.text
     o_start, o_end = ft.text_span(start, end) if end > start else (0, 0)
     found = []
-    for m in _ITEM_OUTCOME.finditer(ft.text_lower, o_start, o_end):
+    outcomes = [m for rx in _ITEM_OUTCOMES for m in rx.finditer(ft.text_lower, o_start, o_end)]
+    for m in sorted(outcomes, key=lambda m: m.start()):
         line_start = max(o_start, text.rfind("\n", 0, m.start()) + 1)
         line = text[line_start : m.start()]
         req_start = line_start + len(line) - len(line.lstrip())
@@ -176,8 +183,8 @@ def _wrapped_start(text: str, lo: int, req_start: int) -> int:
         above_end = len(text[lo:before].rstrip()) + lo if before > lo else 0
         above_start = max(lo, text.rfind("\n", lo, above_end) + 1)
         above = text[above_start:above_end]
-        if before <= lo or not above.strip() or is_heading(above):
-            break
+        if before <= lo or not above.strip() or is_heading(above) or "|" in above:
+            break  # (a table's row stands on its own line)
         open_bracket = above.count("(") > above.count(")")  # "(DOS:" goes on below
         if _LINE_END_OK.search(above) and not (_REQUEST_LEAD.search(above) or open_bracket):
             break

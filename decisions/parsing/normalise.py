@@ -73,6 +73,8 @@ _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "
 # here starts with a literal or a class, so the regex engine skips ahead instead of trying every
 # position: this runs on every letter.
 _CHARACTERS = re.compile(r"[\r\u00ad\u200b\u200c\u200d\u2060\ufeff\ufb00-\ufb04]")
+# A converter's bold markers ("**CLINICAL CASE SUMMARY**", "**Request:** Upheld"): not text.
+_BOLD = re.compile(r"\*\*|__(?=\S)|(?<=\S)__")
 _SOFT_HYPHEN_ENDS_LINE = re.compile(r"\u00ad[ ]*[\r\n]")
 # A line that is page furniture, not letter: a footer "Page 2 of 5" (always), or a header made of
 # the case number and the letter's name (when the letter gave that case number above). Found from
@@ -161,9 +163,10 @@ def _apply(text: str, edits: list[Edit]) -> tuple[str, tuple[list[int], list[int
 
 
 def _character_edits(text: str) -> list[Edit]:
+    bold = [(m.start(), m.end(), "") for m in _BOLD.finditer(text)] if "**" in text else []
     if text.isascii() and "\r" not in text:
-        return []
-    out = []
+        return bold
+    out = bold
     for m in _CHARACTERS.finditer(text):
         at, c = m.start(), m.group()
         if c == "\r":
@@ -174,7 +177,7 @@ def _character_edits(text: str) -> list[Edit]:
             out.append((at, at + 1, "-"))
         else:
             out.append((at, at + 1, ""))
-    return out
+    return sorted(out)
 
 
 def _hyphen_edits(text: str) -> list[Edit]:

@@ -358,7 +358,7 @@ _AXB = re.compile(
 _COUNT = re.compile(
     rf"(?<![\w/.#-])(?P<n>{NUMBER_RE})\s+(?:[\w/-]+\s+){{0,4}}?(?:sessions?|visits?|treatments?|"
     r"injections?|units?|tablets?|tabs?|pills?|capsules?|caps|patch(?:es)?|appointments?|"
-    r"classes|hours|days|procedures?)\b",
+    r"classes|hours|days|months?|procedures?)\b",
     re.I,
 )
 # "4 hours per day, 5 days per week for 6 weeks": the rates times the span.
@@ -378,6 +378,8 @@ _UR_NOTE = re.compile(
 _DOSING = re.compile(
     r"\b(?:q\s*\d+\s*h|q\.?[dh]|prn|po|bid|tid|qid|qhs|daily|nightly|tabs?)\b", re.I
 )
+_WORD_AND_DIGITS = re.compile(rf"\b{NUMBER_RE}\s*\((\d{{1,4}})\)", re.I)
+_SUPPLY = re.compile(r"\b(?P<n>\d{1,3})\s*-?\s*days?\s+supply\b", re.I)
 _SERIES = re.compile(rf"\bseries\s+of\s+(?P<n>{NUMBER_RE})\b", re.I)
 _PACKAGE = re.compile(r"(?<![\w.])(?P<n>\d{1,4})\s*(?:gm|grams?|g|ml|oz)\b", re.I)
 _LEADING = re.compile(rf"^\s*(?:\(\s*)?(?P<n>{NUMBER_RE})\b(?!\s*(?:mg|mcg|%|/|-|\.\d|:))", re.I)
@@ -394,6 +396,10 @@ def read_quantity(s: str) -> Value | None:
     """
     # what UR did is not what was asked: "(modified to 4 sessions by UR)" (masked, offsets kept)
     s = _UR_NOTE.sub(lambda m: " " * len(m.group()), s)
+    # "twelve (12) sessions" is "12 sessions" (offsets kept)
+    s = _WORD_AND_DIGITS.sub(lambda m: " " * (m.start(1) - m.start()) + m[1] + " ", s)
+    if m := _SUPPLY.search(s):  # "a 30-day supply"
+        return Value(int(m["n"]), m.start("n"), m.end("n"))
     if (m := _LEADING.search(s)) and (n := to_int(m["n"])):
         return Value(n, m.start("n"), m.end("n"))
     if chain := _rate_chain(s):

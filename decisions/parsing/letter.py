@@ -207,6 +207,10 @@ class _Reader:
         if region is None or not (found.states or found.specialties):
             # Credentials stand before the summary when the letter has no heading for them.
             found = read_reviewer(self.flat, 0, summary[0] or len(self.flat), self.vocab, lower)
+        if not (found.states or found.specialties):  # or after the summary, before the items
+            decisions = self.sections.get("decisions")
+            end = decisions.start if decisions else len(self.flat)
+            found = read_reviewer(self.flat, summary[0], end, self.vocab, lower)
         if found.states:
             self.spans["reviewer.licensure_states"] = [
                 self.ft.span(s, e) for _, s, e in found.states

@@ -241,6 +241,9 @@ def test_older_letters_state_each_decision_as_a_sentence():
         ("Soma 350 mg bid #60 x 2 refills", 180),
         ("Occupational therapy 2x4 (modified to 4 sessions by UR)", 8),  # what was asked
         ("Left L4-5 and L5-S1 TFESI, series of 2", 2),
+        ("Physical therapy, twelve (12) sessions, right knee", 12),
+        ("Mobic 15mg once daily, a 30-day supply", 30),
+        ("Cold compression device, one (1) month rental", 1),
     ],
 )
 def test_quantities(request_text, quantity):

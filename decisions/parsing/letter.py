@@ -298,7 +298,8 @@ class _Reader:
 
     def item(self, position: int, block: ItemBlock, inferred: Callable[[], list]) -> Item:
         """One disputed item; ``inferred()`` gives the summary's region, read only if needed."""
-        request = self.ft.written(block.request, block.head, block.request_span[1])
+        head = min(block.head, block.request_span[0])  # (taken up again: head moved on)
+        request = self.ft.written(block.request, head, block.request_span[1])
         item = Item(position=position, request=request, outcome=block.outcome)
         item.spans["request"] = self.ft.span(*block.request_span)
         parts = self.item_parts(block)

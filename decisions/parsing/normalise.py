@@ -84,9 +84,13 @@ _CASE = (
     r"(?:final\s+determination\s+letter\s*(?:for\s+)?)?(?:imr\s+)?(?:case\s+(?:number|no\.?|#)"
     r"\s*:?\s*)?(?:cm\s*\d{2}\s*-\s*\d{5,8}|imr\s+\d{2}\s*-\s*\d{5,8})"
 )
-_FURNITURE_LINE = re.compile(rf"[ ]*(?:(?P<page>{_PAGE})|(?P<case>{_CASE}(?:[ |,-]+{_PAGE})?))[ ]*")
+_FURNITURE_LINE = re.compile(
+    rf"[ *_]*(?:(?P<page>{_PAGE})|(?P<case>{_CASE}(?:[ |,-]+{_PAGE})?)"
+    r"|(?P<rule>[-=_+|* ]{3,}))[ *_]*"
+)  # (a converter's "*Page 2 of 3*" and its "---" rules too)
 # Where furniture may be, found fast (each pattern opens with a literal): a page number...
 _PAGE_OF = re.compile(r"page\s+\d")
+_RULE = re.compile(r"\n[ ]*(?:---|===|\+--|\*\*\*)")
 _CENTRED_PAGE = re.compile(r"\n[ ]*-[ ]*\d{1,3}[ ]*-[ ]*(?=\n|$)")
 # A case number's "13-0000001" (CM13-..., IMR 13-...), found from its dash: far faster than from
 # its digits in a text full of dates.
@@ -204,6 +208,7 @@ def _furniture_edits(text: str) -> list[Edit]:
     numbers = [(m.start() - 2, _case_key(lower, m)) for m in _CASE_NUMBER.finditer(lower)]
     cues = [m.start() for m in _PAGE_OF.finditer(lower)]
     cues += [m.end() - 1 for m in _CENTRED_PAGE.finditer(lower)]
+    cues += [m.start() + 1 for m in _RULE.finditer(lower)]
     cues += [at for at, _ in numbers]
     first_seen: dict[str, int] = {}
     for at, number in numbers:

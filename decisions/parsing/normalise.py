@@ -3,14 +3,15 @@
 Extracted text arrives in many shapes that say nothing about the letter: Windows or old Mac line
 endings, form feeds and Unicode line separators, non-breaking and zero-width spaces, soft
 hyphens, ligatures ("ﬁ"), curly quotes and dashes, tabs, words hyphenated across a line end
-("medi-\\ncally"), and page furniture: "Page 2 of 5" footers and a running header with the case
-number at the top of every page. ``Normalised(text)`` removes all of that, so the readers never
-see a line-ending style or a page, and maps every offset of its text back to the original, so
-provenance spans stay exact.
+("medi-\\ncally"), a converter's bold markers and rules, garbled bullets, and page furniture:
+"Page 2 of 5" or "- 2 -" footers and a running header with the case number at the top of every
+page. ``Normalised(text)`` removes all of that, so the readers never see a line-ending style or
+a page, and maps every offset of its text back to the original, so provenance spans stay exact.
 
 What is kept: line breaks (as ``\\n``; readers use them to find headings), blank lines, case and
-every word. The first occurrence of a header line stays (it may be the letter's own title with
-its case number); the same line again, further on, is a page's running header.
+every word. A line giving only the case number stays where it is the first to give it (it may be
+the letter's own title) unless it follows a page footer; further on, it is a page's running
+header, and ``furniture`` keeps what was removed for a reader that wants the case number.
 """
 
 from __future__ import annotations

@@ -534,6 +534,8 @@ def read_treatments(s: str, vocab: Vocabulary) -> list[tuple[str, int, int]]:
         drop.add("injection_other")
     if "medication" in slugs and _SYSTEMIC_ROUTE.search(s):
         drop.add("injection_other")  # "Toradol 60mg IM injection": the drug is what is asked
+    if "sleep_study" in slugs:
+        drop.add("lab_test")  # "in-laboratory sleep study"
     if "radiofrequency_ablation" in slugs:
         drop |= {"surgery", "facet_injection"}  # "RFA of the medial branches" is one procedure
     spinal = bool(slugs & _SPINAL_INJECTIONS)

@@ -75,7 +75,8 @@ _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "
 # position: this runs on every letter.
 _CHARACTERS = re.compile(r"[\r\u00ad\u200b\u200c\u200d\u2060\ufeff\ufb00-\ufb04]")
 # A converter's bold markers ("**CLINICAL CASE SUMMARY**", "**Request:** Upheld"): not text.
-_BOLD = re.compile(r"\*\*|__(?=\S)|(?<=\S)__")
+# (Underscores are not taken for markers: letters write a redacted name as "Ms. ___".)
+_BOLD = re.compile(r"\*\*")
 _SOFT_HYPHEN_ENDS_LINE = re.compile(r"\u00ad[ ]*[\r\n]")
 # A line that is page furniture, not letter: a footer "Page 2 of 5" (always), or a header made of
 # the case number and the letter's name (when the letter gave that case number above). Found from
@@ -168,7 +169,7 @@ def _apply(text: str, edits: list[Edit]) -> tuple[str, tuple[list[int], list[int
 
 
 def _character_edits(text: str) -> list[Edit]:
-    bold = [(m.start(), m.end(), "") for m in _BOLD.finditer(text)] if "**" in text else []
+    bold = [(m.start(), m.end(), "") for m in _BOLD.finditer(text)]
     if text.isascii() and "\r" not in text:
         return bold
     out = bold

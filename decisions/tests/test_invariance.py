@@ -137,6 +137,14 @@ def test_normalised_text_maps_every_offset_back_to_the_original():
     assert original[slice(*norm.span(start, start + len("efficacy")))] == "e\ufb03cacy"
 
 
+def test_bold_markers_go_and_a_redacted_name_stays():
+    original = "**CLINICAL CASE SUMMARY**\nMs. ___ is a 38-year-old"
+    norm = Normalised(original)
+    assert norm.text == "CLINICAL CASE SUMMARY\nMs. ___ is a 38-year-old"
+    start = norm.text.index("___")
+    assert original[slice(*norm.span(start, start + 3))] == "___"
+
+
 def test_a_case_number_given_once_is_kept_and_a_running_header_dropped():
     header = "IMR Case Number CM14-0087412"
     text = f"{header}\n\nbody line\n\nPage 1 of 2\n{header}\nmore"

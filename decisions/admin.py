@@ -29,7 +29,7 @@ from .models import (
     Specialty,
     State,
     Treatment,
-    injury_year_of,
+    year_of,
 )
 
 
@@ -229,8 +229,10 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
     search_fields = ["case_number", "source_name", "content_hash"]
     date_hierarchy = "created_at"
     readonly_fields = [
+        "key",
         "content_hash",
         "source_name",
+        "original",
         "layout",
         "parser_version",
         "parse_warnings",
@@ -245,7 +247,21 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
     inlines = [DecisionItemInline, CorrectionInline]
     actions = ["mark_reviewed"]
     fieldsets = [
-        (None, {"fields": ["case_number", "date_assigned", "ur_date", "layout", "source_name"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "case_number",
+                    "key",
+                    "decision_date",
+                    "date_assigned",
+                    "ur_date",
+                    "layout",
+                    "source_name",
+                    "original",
+                ]
+            },
+        ),
         (
             "Reviewer",
             {"fields": ["reviewer_states", "reviewer_specialties", "reviewer_board_certified"]},
@@ -285,7 +301,9 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
         self.message_user(request, f"Marked {len(letters)} letter(s) reviewed.", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
-        obj.injury_year = injury_year_of(obj.date_of_injury)
+        obj.injury_year = year_of(obj.date_of_injury)
+        obj.decision_year = year_of(obj.decision_date)
+        services.letter_keys_assign([obj])  # a corrected case number names the letter's URL
         super().save_model(request, obj, form, change)
 
     def get_urls(self):

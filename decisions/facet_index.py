@@ -114,6 +114,13 @@ def _case(column: str, values: list[str]) -> str:
     return f"(CASE {column} {whens} ELSE -1 END)"
 
 
+def _year_codes(years: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each item's code among the years present (-1 for none), and those years as values."""
+    keys = sorted({int(y) for y in years if y >= 0})
+    codes = np.searchsorted(np.array(keys, dtype=np.int64), years) if keys else years
+    return np.where(years >= 0, codes, -1), [str(y) for y in keys]
+
+
 def _days(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"COALESCE({column} - DATE '1970-01-01', {NO_DATE})"
@@ -188,10 +195,12 @@ class FacetIndex:
     cited_pages: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     category_of: dict[str, str] = field(default_factory=dict)  # treatment -> its category
-    # Per item id: its letter, position, date of injury (days) and patient age (-1 unknown).
+    # Per item id: its letter, position, dates of injury and of the decision (days) and patient
+    # age (-1 unknown).
     letter: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     position: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     injury: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    decided: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     age: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     _ranks: dict[str, np.ndarray] = field(default_factory=dict)
     _orders: dict[str, np.ndarray] = field(default_factory=dict)
@@ -281,6 +290,8 @@ class FacetIndex:
                 "COALESCE(d.injury_year, -1)",
                 _days("d.date_of_injury"),
                 _case("i.drug_class", DrugClass.values),
+                "COALESCE(d.decision_year, -1)",
+                _days("d.decision_date"),
             ],
             f"FROM {_table(DecisionItem)} i JOIN {_table(Determination)} d"
             f" ON d.id = i.determination_id WHERE {where}",
@@ -291,6 +302,7 @@ class FacetIndex:
             self._grow(int(ids.max()))
             self.letter[ids], self.position[ids] = rows[:, 1], rows[:, 2]
             self.injury[ids], self.age[ids] = rows[:, 7], rows[:, 5]
+            self.decided[ids] = rows[:, 10]
         self.items |= bitmap(ids)
         ages = rows[:, 5]
         band = np.full(len(ids), -1)
@@ -300,18 +312,13 @@ class FacetIndex:
             if high is not None:
                 inside &= ages < high
             band[inside & (ages >= 0)] = code
-        years = rows[:, 6]
-        year_keys = sorted({int(y) for y in years if y >= 0})
-        year_code = (
-            np.searchsorted(np.array(year_keys, dtype=np.int64), years) if year_keys else years
-        )
-        year_code = np.where(years >= 0, year_code, -1)
         for name, codes, keys in [
             ("outcome", rows[:, 3], Outcome.values),
             ("sex", rows[:, 4], PatientSex.values),
             ("age", band, bands),
-            ("injury_year", year_code, [str(y) for y in year_keys]),
+            ("injury_year", *_year_codes(rows[:, 6])),
             ("drug_class", rows[:, 8], DrugClass.values),
+            ("decision_year", *_year_codes(rows[:, 9])),
         ]:
             _merge(self.values.setdefault(name, {}), _bitmaps(ids, codes, keys))
 
@@ -392,7 +399,7 @@ class FacetIndex:
         if newest < size:
             return
         new_size = max(newest + 1, int(size * 1.25) + 1024)
-        for name in ("letter", "position", "injury", "age"):
+        for name in ("letter", "position", "injury", "decided", "age"):
             old = getattr(self, name)
             grown = np.zeros(new_size, dtype=old.dtype)
             grown[:size] = old
@@ -458,9 +465,10 @@ class FacetIndex:
         if sort not in self._ranks:
             ids = _ids(self.items).astype(np.int64)
             letter, position = self.letter[ids], self.position[ids]
-            keys = {
-                "newest": (position, -letter),
-                "oldest": (position, letter),
+            decided = self.decided[ids].astype(np.int64)
+            keys = {  # the last key sorts first; an unknown date (NO_DATE) sorts last
+                "newest": (position, -letter, -decided),
+                "oldest": (position, letter, np.where(decided == NO_DATE, -NO_DATE, decided)),
                 "injury": (position, -letter, -self.injury[ids].astype(np.int64)),
                 "age": (position, -letter, np.where(self.age[ids] < 0, 1000, self.age[ids])),
             }[sort]
@@ -482,6 +490,7 @@ class FacetIndex:
             self.letter,
             self.position,
             self.injury,
+            self.decided,
             self.age,
             *self._ranks.values(),
             *self._orders.values(),

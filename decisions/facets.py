@@ -168,6 +168,11 @@ FACETS: dict[str, tuple[str, Callable[[DecisionFilter, str], Rows], str]] = {
         lambda fs, n: _grouped(fs.queryset_without(n), "determination__injury_year"),
         "value_desc",
     ),
+    "decision_year": (
+        "Year of decision",
+        lambda fs, n: _grouped(fs.queryset_without(n), "determination__decision_year"),
+        "value_desc",
+    ),
 }
 
 
@@ -221,6 +226,7 @@ VALUE_FACETS = [
     "sex",
     "age",
     "injury_year",
+    "decision_year",
 ]
 
 

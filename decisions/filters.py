@@ -197,6 +197,8 @@ class DecisionFilter(django_filters.FilterSet):
         label="Patient age",
     )
     injury_year = MultipleIntegerFilter(method="filter_injury_year", label="Year of injury")
+    # the decision: when it was made
+    decision_year = MultipleIntegerFilter(method="filter_decision_year", label="Year of decision")
 
     class Meta:
         model = DecisionItem
@@ -205,6 +207,8 @@ class DecisionFilter(django_filters.FilterSet):
     # --- letter text
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if key := search.letter_key_of(value):
+            return queryset.filter(Q(determination__key=key) | Q(determination__case_number=key))
         query = search.parse(value)
         if not query:
             return queryset
@@ -238,6 +242,9 @@ class DecisionFilter(django_filters.FilterSet):
 
     def filter_injury_year(self, queryset, name, value):
         return queryset.filter(determination__injury_year__in=value) if value else queryset
+
+    def filter_decision_year(self, queryset, name, value):
+        return queryset.filter(determination__decision_year__in=value) if value else queryset
 
     # --- citations: guideline, side and page together
 

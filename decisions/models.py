@@ -24,9 +24,15 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def injury_year_of(date: dt.date | None) -> int | None:
-    """The year facet's value for a date of injury (kept beside the date so it reads an index)."""
+def year_of(date: dt.date | None) -> int | None:
+    """A year facet's value for a date (kept beside the date so the facet reads an index)."""
     return date.year if date and 1900 <= date.year <= 2100 else None
+
+
+def letter_keys(case_number: str, content_hash: str) -> list[str]:
+    """A letter's public keys, the one its URL uses first: its case number, else a short key
+    from its content hash (the whole hash should two letters share either)."""
+    return [k for k in (case_number, content_hash[:16], content_hash) if k]
 
 
 # --- Vocabularies ---------------------------------------------------------------------------
@@ -218,8 +224,26 @@ class Determination(Correctable):
         blank=True,
         help_text="Which letter layout the parser recognised.",
     )
+    key = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        help_text=(
+            "The letter's public key, in its URL: the case number, or where the letter has none "
+            "(or shares it) the first 16 characters of the content hash."
+        ),
+    )
     case_number = models.CharField(
         max_length=32, blank=True, help_text="IMR case number from the header, e.g. CM15-0012345."
+    )
+    decision_date = models.DateField(
+        null=True, blank=True, help_text="The letter's date: the day the decision was made."
+    )
+    decision_year = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Year of the decision, kept beside the date so the year facet reads an index.",
     )
     date_assigned = models.DateField(
         null=True, blank=True, help_text="Date the case was assigned, from the letter header."
@@ -230,6 +254,14 @@ class Determination(Correctable):
         help_text="Date of the Utilization Review decision (the header's UR denial date).",
     )
     full_text = models.TextField(help_text="The whole letter as extracted, parser spans index it.")
+    original = models.FileField(
+        max_length=255,
+        blank=True,
+        help_text="The file the letter was read from (the PDF where there was one), in storage.",
+    )
+    original_name = models.CharField(
+        max_length=255, blank=True, help_text="That file's own name, as it was sent."
+    )
     reviewer_states = models.ManyToManyField(
         State,
         blank=True,
@@ -324,12 +356,19 @@ class Determination(Correctable):
                 | Q(injury_year__isnull=True),
                 name="determination_injury_year_plausible",
             ),
+            models.CheckConstraint(
+                condition=Q(decision_year__gte=1900, decision_year__lte=2100)
+                | Q(decision_year__isnull=True),
+                name="determination_decision_year_plausible",
+            ),
         ]
         indexes = [
             models.Index(fields=["case_number"], name="determination_case_number_idx"),
             models.Index(fields=["patient_sex"], name="determination_sex_idx"),
             models.Index(fields=["patient_age"], name="determination_age_idx"),
             models.Index(fields=["injury_year"], name="determination_injury_year_idx"),
+            models.Index(fields=["decision_date"], name="determination_decided_idx"),
+            models.Index(fields=["decision_year"], name="determination_decided_year_idx"),
             models.Index(fields=["date_of_injury"], name="determination_injury_date_idx"),
             models.Index(fields=["ur_date"], name="determination_ur_date_idx"),
             models.Index(fields=["date_assigned"], name="determination_assigned_idx"),
@@ -342,10 +381,10 @@ class Determination(Correctable):
         ]
 
     def __str__(self) -> str:
-        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.pk}"
+        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.key}"
 
     def get_absolute_url(self) -> str:
-        return reverse("decisions:letter", kwargs={"pk": self.pk})
+        return reverse("decisions:letter", kwargs={"key": self.key})
 
     @classmethod
     def from_parsed(
@@ -353,20 +392,26 @@ class Determination(Correctable):
     ) -> Determination:
         """The unsaved letter row of a parse of ``text`` (its spans index that text)."""
         injury = _date(parsed.patient.date_of_injury)
+        decided = _date(parsed.decision_date)
         age = parsed.patient.age
+        digest = parsed.content_hash or parsing.content_hash(text)
+        case_number = parsed.case_number or ""
         return cls(
-            content_hash=parsed.content_hash or parsing.content_hash(text),
+            content_hash=digest,
+            key=letter_keys(case_number, digest)[0],
             source_name=source_name[-255:],
             full_text=text,
             layout=parsed.layout or "",
-            case_number=parsed.case_number or "",
+            case_number=case_number,
+            decision_date=decided,
+            decision_year=year_of(decided),
             date_assigned=_date(parsed.date_assigned),
             ur_date=_date(parsed.ur_date),
             reviewer_board_certified=parsed.reviewer.board_certified,
             patient_age=age if age is not None and 0 <= age <= 120 else None,
             patient_sex=parsed.patient.sex or "",
             date_of_injury=injury,
-            injury_year=injury_year_of(injury),
+            injury_year=year_of(injury),
             diagnoses=list(parsed.diagnoses),
             case_summary=parsed.case_summary or "",
             parse_warnings=[w.to_dict() for w in parsed.warnings],

@@ -179,6 +179,24 @@ class Query:
         return bool(self.engine_query)
 
 
+# A search that is a case number ("CM15-0247716", "cm15 0247716", "IMR 13-000004") or a letter's
+# short key (16 hexadecimal digits) asks for that letter, not for text.
+_CASE_QUERY = re.compile(
+    r"\s*((?:CM|IMR)\s*-?\s*\d{2})\s*[-\s]\s*(\d{3,8})\s*|\s*([0-9a-f]{16})\s*", re.I
+)
+
+
+def letter_key_of(text: str) -> str | None:
+    """The case number or letter key ``text`` is, as keys are written; None if it is not one."""
+    m = _CASE_QUERY.fullmatch(text or "")
+    if not m:
+        return None
+    if m[3]:
+        return m[3].lower()
+    prefix = re.sub(r"[\s-]", "", m[1]).upper()
+    return f"{prefix}-{m[2]}"
+
+
 def parse(text: str) -> Query:
     """``text`` as typed, cut to a sane length, translated for the database in use."""
     text = " ".join((text or "").split())[:MAX_QUERY_LENGTH]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -19,9 +20,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import QueryDict
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from pyroaring import BitMap
 
@@ -43,8 +43,14 @@ PAGE_SIZE = 50
 # (unknown dates and ages last), which a test checks against these orderings.
 SORTS = {
     "relevance": ("Best match", None),
-    "newest": ("Newest first", ("-determination_id", "position")),
-    "oldest": ("Oldest first", ("determination_id", "position")),
+    "newest": (
+        "Newest decision",
+        (F("determination__decision_date").desc(nulls_last=True), "-determination_id", "position"),
+    ),
+    "oldest": (
+        "Oldest decision",
+        (F("determination__decision_date").asc(nulls_last=True), "determination_id", "position"),
+    ),
     "injury": (
         "Most recent injury",
         (F("determination__date_of_injury").desc(nulls_last=True), "-determination_id", "position"),
@@ -67,6 +73,7 @@ class Search:
     page: Page | None = None
     facets: list[Facet] = field(default_factory=list)
     within: str = "decision"
+    letter_key: str | None = None  # the case number or letter key searched for, if ``q`` is one
 
     @property
     def count(self) -> int:
@@ -100,7 +107,9 @@ def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = No
     if not filterset.is_valid():
         found.errors = {k: [str(e) for e in v] for k, v in filterset.errors.items()}
         return found
-    found.query = search.parse(filterset.form.cleaned_data.get("q") or "")
+    text = filterset.form.cleaned_data.get("q") or ""
+    found.letter_key = search.letter_key_of(text)
+    found.query = None if found.letter_key else search.parse(text)
     found.sort = params.get("sort") or ("relevance" if found.query else "newest")
     if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
         found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
@@ -110,7 +119,9 @@ def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = No
     held = contextlib.nullcontext(index) if index is not None else facet_index.current_index()
     with held as index:
         matches = first = None
-        if found.query:
+        if found.letter_key:
+            matches = index.items_of_letters(letters_of_key(found.letter_key))
+        elif found.query:
             matches = _text_matches(index, found.query, in_letters=in_letters)
             if found.sort == "relevance" and not in_letters:
                 first = _text_matches(index, found.query, request_only=True)
@@ -128,6 +139,12 @@ def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = No
         for item in found.page:
             item.snippet = by_item.get(item.pk)
     return found
+
+
+def letters_of_key(key: str) -> list[int]:
+    """The letters a case number or letter key names (a case number may be on several)."""
+    named = Q(key=key) | Q(case_number=key)
+    return list(Determination.objects.filter(named).values_list("pk", flat=True))
 
 
 T = TypeVar("T")
@@ -280,7 +297,11 @@ class ResultLetter:
     """What a results row shows of an item's letter."""
 
     pk: int
+    key: str
     case_number: str
+    decision_date: dt.date | None
+    date_assigned: dt.date | None
+    ur_date: dt.date | None
     patient_age: int | None
     patient_sex: str
     date_of_injury: dt.date | None
@@ -291,10 +312,10 @@ class ResultLetter:
         return ", ".join(label for _, label in self.specialties)
 
     def __str__(self) -> str:  # as Determination's
-        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.pk}"
+        return f"Case {self.case_number}" if self.case_number else f"IMR letter {self.key}"
 
     def get_absolute_url(self) -> str:
-        return f"{_letters_url()}{self.pk}/"
+        return f"{_letters_url()}{self.key}/"
 
 
 @dataclass(slots=True)
@@ -311,6 +332,7 @@ class ResultRow:
     quantity: int | None
     drug_id: str | None
     drug_class: str
+    rationale: str
     letter: ResultLetter
     treatments: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
     treatment_categories: list[str] = field(default_factory=list)  # each treatment's, in order
@@ -324,6 +346,14 @@ class ResultRow:
     @property
     def treatment_labels(self) -> str:
         return ", ".join(label for _, label in self.treatments)
+
+    @property
+    def rationale_lead(self) -> str:
+        """The rationale's opening lines (about 300 characters, cut at a word)."""
+        text = " ".join(self.rationale.split())
+        if len(text) <= LEAD_LENGTH:
+            return text
+        return text[: text.rfind(" ", 0, LEAD_LENGTH)].rstrip(",;:") + " …"
 
     @property
     def body_region_labels(self) -> str:
@@ -346,14 +376,15 @@ class ResultRow:
         return [c.summary for c in self.citations if c.source == CitingSide.MAXIMUS]
 
 
+LEAD_LENGTH = 300
 LATERALITY_LABELS = dict(Laterality.choices)
 DRUG_CLASS_LABELS = dict(DrugClass.choices)
 
 
 @functools.cache
 def _letters_url() -> str:
-    """The letters' URL prefix ("/letters/"): a letter's URL is it and the letter's id."""
-    return reverse("decisions:letter", kwargs={"pk": 1}).removesuffix("1/")
+    """The letters' URL prefix ("/letters/"): a letter's URL is it and the letter's key."""
+    return reverse("decisions:letter", kwargs={"key": "x"}).removesuffix("x/")
 
 
 def result_rows(ids: list[int]) -> list[ResultRow]:
@@ -361,10 +392,11 @@ def result_rows(ids: list[int]) -> list[ResultRow]:
     if not ids:
         return []
     rows, letters = {}, {}
-    for pk, letter_id, *of_item, drug, drug_class, case, age, sex, injured in _run(_items, ids):
+    for pk, letter_id, *columns in _run(_items, ids):
+        of_item, of_letter = columns[:ITEM_COLUMNS], columns[ITEM_COLUMNS:]
         if letter_id not in letters:
-            letters[letter_id] = ResultLetter(letter_id, case, age, sex, injured)
-        rows[pk] = ResultRow(pk, letter_id, *of_item, drug, drug_class, letters[letter_id])
+            letters[letter_id] = ResultLetter(letter_id, *of_letter)
+        rows[pk] = ResultRow(pk, letter_id, *of_item, letters[letter_id])
     if not rows:
         return []
     for pk, slug, label, category in _run(_treatments, list(rows)):
@@ -390,6 +422,9 @@ def result_rows(ids: list[int]) -> list[ResultRow]:
 # database driver gives them their Python types (SQLite's through the column's declared type).
 
 
+ITEM_COLUMNS = 9  # of _items, after its first two: the item's, then its letter's
+
+
 def _items(ids: list[int]) -> QuerySet:
     return (
         DecisionItem.objects.filter(pk__in=ids)
@@ -405,7 +440,12 @@ def _items(ids: list[int]) -> QuerySet:
             "quantity",
             "drug_id",
             "drug_class",
+            "rationale",
+            "determination__key",
             "determination__case_number",
+            "determination__decision_date",
+            "determination__date_assigned",
+            "determination__ur_date",
             "determination__patient_age",
             "determination__patient_sex",
             "determination__date_of_injury",
@@ -475,11 +515,38 @@ def citations_prefetch(*related: str) -> Prefetch:
     return Prefetch("citations", queryset=citations.prefetch_related("page_ranges", *related))
 
 
-def letter_with_items(pk: int) -> tuple[Determination, list[DecisionItem]]:
-    """A letter (404 if none) and its items with everything the letter page shows."""
-    letter = get_object_or_404(
-        Determination.objects.prefetch_related("reviewer_states", "reviewer_specialties"), pk=pk
+_HASH_KEY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{64}")
+
+
+def letter_key_found(key: str) -> str | None:
+    """The key of the letter a URL names, by its key or an older name of it: its database id
+    (the URLs before keys), its short content hash, its case number in any case. None if none."""
+    letters = Determination.objects.values_list("key", flat=True)
+    if key.isdigit():
+        return letters.filter(pk=int(key)).first() if len(key) < 19 else None
+    for candidate in dict.fromkeys([key, key.upper(), key.lower()]):
+        if found := letters.filter(key=candidate).first():
+            return found
+    lower = key.lower()
+    if _HASH_KEY.fullmatch(lower):  # a letter whose key became its case number
+        return letters.filter(content_hash__startswith=lower).order_by("pk").first()
+    return letters.filter(case_number=key.upper()).order_by("pk").first()
+
+
+def letter_original(key: str) -> Determination | None:
+    """The letter of ``key`` (its original file and that file's name only), or None."""
+    return Determination.objects.only("original", "original_name").filter(key=key).first()
+
+
+def letter_with_items(key: str) -> tuple[Determination, list[DecisionItem]] | None:
+    """The letter of ``key`` and its items with everything its page shows, or None."""
+    letter = (
+        Determination.objects.prefetch_related("reviewer_states", "reviewer_specialties")
+        .filter(key=key)
+        .first()
     )
+    if letter is None:
+        return None
     items = list(
         letter.items.prefetch_related("treatments", "body_regions", citations_prefetch("chapters"))
     )

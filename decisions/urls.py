@@ -6,6 +6,7 @@ app_name = "decisions"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("letters/<int:pk>/", views.letter_detail, name="letter"),
+    path("letters/<str:key>/", views.letter_detail, name="letter"),
+    path("letters/<str:key>/original", views.letter_original, name="letter_original"),
     path("api/decisions/", views.api_decisions, name="api_decisions"),
 ]

@@ -8,11 +8,12 @@ the results region; without JavaScript they are ordinary links and forms.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -126,9 +127,22 @@ def _active_filters(found: selectors.Search) -> list[tuple[str, str, str]]:
     return active
 
 
+def _moved(request: HttpRequest, key: str, name: str) -> HttpResponse:
+    """The redirect for a letter named by another name than its key (an old numeric URL, a short
+    hash, a case number in lower case); 404 when ``key`` names no letter."""
+    found = selectors.letter_key_found(key)
+    if found is None or found == key:
+        raise Http404("No letter has that case number or key.")
+    url = reverse(name, kwargs={"key": found})
+    return redirect(url + (f"?{request.GET.urlencode()}" if request.GET else ""), permanent=True)
+
+
 @require_GET
-def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    letter, items = selectors.letter_with_items(pk)
+def letter_detail(request: HttpRequest, key: str) -> HttpResponse:
+    found = selectors.letter_with_items(key)
+    if found is None:
+        return _moved(request, key, "decisions:letter")
+    letter, items = found
     text, anchors = highlighted_text(letter, items)
     for item in items:
         prefix = f"items[{item.position}]."
@@ -153,6 +167,21 @@ def letter_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "decisions/letter.html",
         {"letter": letter, "items": items, "letter_text": text, "anchors": letter_anchors},
     )
+
+
+@require_GET
+def letter_original(request: HttpRequest, key: str) -> HttpResponse:
+    """The file the letter was read from, under its own name."""
+    letter = selectors.letter_original(key)
+    if letter is None:
+        return _moved(request, key, "decisions:letter_original")
+    if not letter.original:
+        raise Http404("This letter's original file was not kept.")
+    try:
+        handle = letter.original.open("rb")
+    except OSError as exc:
+        raise Http404("This letter's original file cannot be read.") from exc
+    return FileResponse(handle, as_attachment=True, filename=letter.original_name)
 
 
 # --- JSON API -------------------------------------------------------------------------------
@@ -222,15 +251,23 @@ def _item_json(request: HttpRequest, item: selectors.ResultRow) -> dict:
         ],
         "letter": {
             "id": letter.pk,
+            "key": letter.key,
             "url": request.build_absolute_uri(item.get_absolute_url()),
             "case_number": letter.case_number or None,
+            "decision_date": _iso(letter.decision_date),
+            "date_assigned": _iso(letter.date_assigned),
+            "ur_date": _iso(letter.ur_date),
             "reviewer_specialties": [slug for slug, _ in letter.specialties],
             "patient_age": letter.patient_age,
             "patient_sex": letter.patient_sex or None,
-            "date_of_injury": letter.date_of_injury.isoformat() if letter.date_of_injury else None,
+            "date_of_injury": _iso(letter.date_of_injury),
         },
         "snippet": str(item.snippet) if item.snippet else None,
     }
+
+
+def _iso(date: dt.date | None) -> str | None:
+    return date.isoformat() if date else None
 
 
 def guideline_page_url(guideline: str, page: int | None = None) -> str:

@@ -131,8 +131,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Ingest keeps each letter's original file (the PDF where there was one) in the default
+# storage: a local folder (MEDIA_ROOT) unless FILE_STORAGE_BACKEND names another backend, such as
+# django-storages' "storages.backends.s3.S3Storage" (configured by its own settings). The site
+# serves those files itself, at each letter's download link, never by a storage URL.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get(
+            "FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -21,11 +21,12 @@ NEW, UNCHANGED, REPARSED, FAILED = "new", "unchanged", "reparsed", "failed"
 
 @dataclass
 class LetterInput:
-    """A letter's text and where it came from, ready to parse."""
+    """A letter's text and where it came from, ready to parse; ``data``: the file's bytes."""
 
     source_name: str
     text: str
     notes: list[str] = field(default_factory=list)
+    data: bytes | None = None
 
 
 @dataclass
@@ -48,13 +49,14 @@ def read_letters(
             yield IngestOutcome(source.name, FAILED, source.reason)
             continue
         try:
-            text, notes = text_from_bytes(source.read(), source.name)
+            data = source.read()
+            text, notes = text_from_bytes(data, source.name)
         except OSError as exc:
             yield IngestOutcome(source.name, FAILED, f"cannot be read ({exc})")
         except ParseError as exc:
             yield IngestOutcome(source.name, FAILED, exc.reason)
         else:
-            yield LetterInput(source.name, text, notes)
+            yield LetterInput(source.name, text, notes, data)
 
 
 __all__ = [

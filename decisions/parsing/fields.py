@@ -86,11 +86,26 @@ def read_date_of_injury(
 
 # ------------------------------------------------------------------------- header / UR
 
-_CASE_NUMBER = re.compile(r"\bCase\s+(?:Number|No\.?|#)\s*:?\s*(?P<v>CM\d{2}-\d{3,8})", re.I)
-_CASE_NUMBER_ALONE = re.compile(
-    r"(?:\bCase\s+(?:Number|No\.?|#)\s*:?\s*)?(?<![\w-])(?P<v>CM\d{2}-\d{3,8})\b", re.I
+# An IMR case number: "CM13-0000001", or the first months' "IMR 13-000004" (any spacing).
+_CASE = r"(?P<v>(?:CM|IMR[ \t]*-?[ \t]*)\d{2}[ \t]*-[ \t]*\d{3,8})"
+_CASE_NUMBER = re.compile(
+    rf"\b(?:Case|IMR)\s+(?:Number|No\.?|#)\s*:?\s*(?:IMR\s+Case\s+)?{_CASE}(?!\d)", re.I
 )
+_CASE_NUMBER_ALONE = re.compile(
+    rf"(?:\bCase\s+(?:Number|No\.?|#)\s*:?\s*)?(?<![\w-]){_CASE}(?!\d)", re.I
+)
+_CASE_SPACES = re.compile(r"[ \t]+")
 _DATE_ASSIGNED = re.compile(rf"\bDate\s+Assigned\s*:\s*(?P<d>{DATE_RE})", re.I)
+# The letter's own date: "Decision Date:", "Determination Dated:", "Date of Decision:", ...
+_DECISION_DATE = re.compile(
+    r"\b(?:(?:Final\s+)?(?:Decision|Determination|Letter)\s+Date(?:d)?"
+    r"|Date\s+of\s+(?:the\s+)?(?:Final\s+)?(?:Decision|Determination|Letter)"
+    r"|(?:Determination|Decision|Letter)\s+Dated"
+    # a dateline, "Date: April 22, 2016", not another date's label ("UR Denial Date:")
+    r"|(?<![A-Za-z] )(?<![\w-])Dated?(?=\s*:))"
+    rf"\s*:?\s*(?P<d>{DATE_RE})",
+    re.I,
+)
 _UR_LABEL = re.compile(
     r"\b(?:UR\s+(?:Denial|Decision|Determination)\s+Date|Date\s+of\s+(?:the\s+)?(?:UR|Utilization"
     rf"\s+Review)(?:\s+(?:Decision|Denial|Determination))?)\s*:\s*(?P<d>{DATE_RE})",
@@ -111,11 +126,20 @@ def read_case_number(flat: str, start: int, end: int, *, labelled: bool = True) 
     """The "Case Number: CM13-0000001" of a header; ``labelled=False`` also takes the number
     alone (a page's running header)."""
     m = (_CASE_NUMBER if labelled else _CASE_NUMBER_ALONE).search(flat, start, end)
-    return Value(m["v"].upper(), m.start("v"), m.end("v")) if m else None
+    if not m:
+        return None
+    number = _CASE_SPACES.sub("", m["v"]).upper()  # "IMR 13-000004" -> "IMR13-000004"
+    return Value(number.replace("IMR-", "IMR"), m.start("v"), m.end("v"))
 
 
 def read_date_assigned(flat: str, start: int, end: int) -> Value | None:
     m = _DATE_ASSIGNED.search(flat, start, end)
+    return _date_value(m, "d") if m else None
+
+
+def read_decision_date(flat: str, start: int, end: int) -> Value | None:
+    """The date the letter gives its decision ("Decision Date: 03/17/2016")."""
+    m = _DECISION_DATE.search(flat, start, end)
     return _date_value(m, "d") if m else None
 
 

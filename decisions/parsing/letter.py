@@ -23,6 +23,7 @@ from .fields import (
     read_case_number,
     read_date_assigned,
     read_date_of_injury,
+    read_decision_date,
     read_diagnoses,
     read_drug,
     read_laterality,
@@ -49,7 +50,7 @@ from .text import FlatText, content_hash
 from .vocab import DEFAULT_VOCABULARY, Vocabulary
 
 # Bump when parsing changes what it stores, so stored letters can be told apart and re-parsed.
-PARSER_VERSION = "2026.12.1"
+PARSER_VERSION = "2026.12.2"
 
 _SPINE = frozenset({"cervical_spine", "thoracic_spine", "lumbar_spine"})
 Bounds = tuple[int, int]  # flat offsets
@@ -113,7 +114,7 @@ class _Reader:
         header = self.header()
         blocks = find_item_blocks(self.ft, self.sections)
         summary = self.summary_bounds(blocks)
-        case_number, date_assigned, ur = self.header_fields(header, summary, blocks)
+        case_number, date_assigned, decided, ur = self.header_fields(header, summary, blocks)
         reviewer = self.reviewer(summary)
         patient = self.patient(header, summary)
         diagnoses, dx_span = self.diagnoses(summary)
@@ -129,6 +130,7 @@ class _Reader:
             case_summary=case_summary,
             case_number=case_number.value if case_number else None,
             date_assigned=date_assigned.value if date_assigned else None,
+            decision_date=decided.value if decided else None,
             content_hash=content_hash(self.ft.original),
             warnings=self.warnings,
             spans=self.spans,
@@ -149,8 +151,8 @@ class _Reader:
 
     def header_fields(
         self, header: Bounds, summary: Bounds, blocks: list[ItemBlock]
-    ) -> tuple[Value | None, Value | None, Value | None]:
-        """The case number, date assigned and UR denial date, as found (or None)."""
+    ) -> tuple[Value | None, Value | None, Value | None, Value | None]:
+        """The case number, date assigned, decision date and UR denial date (each or None)."""
         case_number = read_case_number(self.flat, *header)
         running = None
         if case_number is None:  # a running header's, on every page (the normaliser drops it)
@@ -159,12 +161,14 @@ class _Reader:
                     running = Value(found.value, start + found.start, start + found.end)
                     break
         date_assigned = read_date_assigned(self.flat, *header)
+        decided = read_decision_date(self.flat, *header)
         decisions = self.sections.get("decisions")
         intro = (decisions.body_start, blocks[0].head) if decisions and blocks else (0, 0)
         ur = read_ur_date(self.flat, header, summary, intro)
         for name, v in (
             ("case_number", case_number),
             ("date_assigned", date_assigned),
+            ("decision_date", decided),
             ("ur_date", ur),
         ):
             if v:
@@ -174,7 +178,7 @@ class _Reader:
         if running is not None:
             case_number = running
             self.spans["case_number"] = (running.start, running.end)  # offsets of the original
-        return case_number, date_assigned, ur
+        return case_number, date_assigned, decided, ur
 
     def diagnoses(self, summary: Bounds) -> tuple[list[str], Bounds | None]:
         diagnoses, dx_span = read_diagnoses(self.flat, *summary)

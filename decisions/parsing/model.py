@@ -139,6 +139,7 @@ class ParsedLetter:
     case_summary: str | None = None
     case_number: str | None = None
     date_assigned: str | None = None
+    decision_date: str | None = None
     content_hash: str = ""
     warnings: list[ParseWarning] = field(default_factory=list)
     spans: dict[str, Any] = field(default_factory=dict)
@@ -148,6 +149,7 @@ class ParsedLetter:
             "layout": self.layout,
             "case_number": self.case_number,
             "date_assigned": self.date_assigned,
+            "decision_date": self.decision_date,
             "content_hash": self.content_hash,
             "reviewer": self.reviewer.to_dict(),
             "patient": self.patient.to_dict(),

@@ -20,6 +20,7 @@ from .corrections import (
     rows_saved,
 )
 from .ingest import letters_ingest
+from .keys import letter_keys_assign
 from .reparse import determination_reparse, letters_reparse
 from .vocabulary import TERM_KINDS, TERM_MODELS, vocabulary_current, vocabulary_sync
 
@@ -35,6 +36,7 @@ __all__ = [
     "LetterInput",
     "correction_record",
     "determination_reparse",
+    "letter_keys_assign",
     "letter_mark_reviewed",
     "letters_changed",
     "letters_ingest",

@@ -10,6 +10,8 @@ from .. import parsing
 from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
 from ..ingest.pool import BatchParser
 from ..models import Determination
+from .keys import letter_keys_assign
+from .originals import original_better, original_discard, original_store, original_wanted
 from .reparse import stored_reparse
 from .rows import LetterRows
 from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
@@ -53,7 +55,7 @@ def _text_of(letter: LetterInput | IngestOutcome) -> str | None:
 def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[IngestOutcome]:
     """Store one batch; ``results()`` gives its parses (or ParseErrors), in the chunk's order."""
     outcomes: list[IngestOutcome] = []
-    parsed: list[tuple[IngestOutcome, LetterRows]] = []
+    parsed: list[tuple[IngestOutcome, LetterRows, LetterInput]] = []
     for letter, result in zip(chunk, results(), strict=True):
         if isinstance(letter, IngestOutcome):
             outcomes.append(letter)
@@ -65,33 +67,52 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
         except parsing.ParseError as exc:
             outcome.status, outcome.reason = FAILED, exc.reason
             continue
-        parsed.append((outcome, rows))
+        parsed.append((outcome, rows, letter))
 
     stored = dict(
         Determination.objects.filter(
-            content_hash__in={rows.letter.content_hash for _, rows in parsed}
+            content_hash__in={rows.letter.content_hash for _, rows, _ in parsed}
         ).values_list("content_hash", "pk")
     )
-    letters = Determination.objects.in_bulk(stored.values()) if reparse else {}
+    letters = (
+        Determination.objects
+        if reparse
+        else Determination.objects.only("content_hash", "original", "original_name")
+    ).in_bulk(stored.values())
     fresh: dict[str, tuple[IngestOutcome, LetterRows]] = {}
-    for outcome, rows in parsed:
+    given: dict[str, LetterInput] = {}  # each new letter's original: its PDF where there is one
+    for outcome, rows, letter_input in parsed:
         key = rows.letter.content_hash
         if key in stored:
             outcome.determination_id = stored[key]
             outcome.status = REPARSED if reparse else UNCHANGED
+            letter = letters[stored[key]]
             if reparse:
-                letter = letters[stored[key]]
                 # The batch's parse serves when the stored text is this very text (spans index
                 # the stored text, so a copy differing in whitespace is parsed again).
                 same = rows if rows.letter.full_text == letter.full_text else None
                 stored_reparse(letter, vocabulary, outcome, terms, rows=same)
-        elif key in fresh:  # the same letter twice in one batch (a PDF and its text file)
+            if original_wanted(letter, letter_input):
+                _original_attach(letter, letter_input, outcome)
+            continue
+        if key in fresh:  # the same letter twice in one batch (a PDF and its text file)
             outcome.status = UNCHANGED
         else:
             fresh[key] = (outcome, rows)
+        if key not in given or original_better(letter_input, given[key]):
+            given[key] = letter_input
+
+    for key, (outcome, rows) in list(fresh.items()):
+        try:
+            if given[key].data is not None:
+                original_store(rows.letter, given[key])
+        except OSError as exc:
+            outcome.status, outcome.reason = FAILED, f"its file could not be stored ({exc})"
+            del fresh[key]
 
     if fresh:
         batch = [rows for _, rows in fresh.values()]
+        letter_keys_assign([rows.letter for rows in batch])
         wanted: dict[str, set[str]] = {}
         for rows in batch:
             for kind, slugs in rows.terms().items():
@@ -104,13 +125,28 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
         for outcome, rows in fresh.values():
             if outcome.status == NEW:
                 outcome.determination_id = rows.letter.pk
+            else:
+                original_discard(rows.letter)
     yield from outcomes
+
+
+def _original_attach(letter: Determination, given: LetterInput, outcome: IngestOutcome) -> None:
+    """Keep the file of a letter already stored (its PDF, where the text came first)."""
+    try:
+        original_store(letter, given)
+    except OSError as exc:
+        outcome.notes.append(f"its file could not be stored ({exc})")
+        return
+    Determination.objects.filter(pk=letter.pk).update(
+        original=letter.original.name, original_name=letter.original_name
+    )
 
 
 def _letters_create_one_by_one(entries) -> None:
     """Fallback when a batch is refused: each letter in its own transaction."""
     for outcome, rows in entries:
         rows.reset_keys()
+        letter_keys_assign([rows.letter])  # another ingest may have taken a key meanwhile
         try:
             letters_create([rows])
         except IntegrityError:

@@ -20,8 +20,10 @@ from ..models import (
     DecisionItem,
     Determination,
     GuidelineCitation,
+    year_of,
 )
 from .changes import letters_changed
+from .keys import letter_keys_assign
 from .rows import CitationRows, LetterRows
 from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
 from .write import citation_children_write, items_create
@@ -29,13 +31,13 @@ from .write import citation_children_write, items_create
 LETTER_FIELDS = [
     "layout",
     "case_number",
+    "decision_date",
     "date_assigned",
     "ur_date",
     "reviewer_board_certified",
     "patient_age",
     "patient_sex",
     "date_of_injury",
-    "injury_year",
     "diagnoses",
     "case_summary",
     "parse_warnings",
@@ -86,6 +88,10 @@ def determination_reparse(*, determination: Determination, rows: LetterRows) -> 
     parse no longer yields are removed; rows a person corrected or added are kept.
     """
     _copy_parsed(into=determination, parsed=rows.letter, names=LETTER_FIELDS)
+    # the years follow the dates as stored (a corrected date keeps its year)
+    determination.injury_year = year_of(determination.date_of_injury)
+    determination.decision_year = year_of(determination.decision_date)
+    letter_keys_assign([determination])  # a case number read (or corrected) names its URL
     determination.save()
     if not _keep(determination, "reviewer_states"):
         determination.reviewer_states.set(rows.states)

@@ -22,6 +22,12 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 LETTERS = Path(__file__).resolve().parents[2] / "fixtures" / "letters"
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Original files a test ingests go to a folder of its own, not the project's media/."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture
 def sample_letters(request):
     """The five sample letters, ingested as the README's set-up command does (8 decisions)."""

@@ -40,6 +40,8 @@ class DeterminationFactory(factory.django.DjangoModelFactory):
 
     full_text = factory.Sequence(lambda n: f"IMR letter number {n}")
     content_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.full_text.encode()).hexdigest())
+    key = factory.LazyAttribute(lambda o: models.letter_keys(o.case_number, o.content_hash)[0])
+    case_number = ""
     source_name = factory.Sequence(lambda n: f"letter_{n}.txt")
     patient_age = 50
     patient_sex = models.Determination.Sex.FEMALE

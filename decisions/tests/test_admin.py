@@ -245,6 +245,26 @@ def test_a_corrected_date_of_injury_moves_the_letter_in_the_year_facet(
     assert public_count(staff_client, "injury_year=2009") == 2
 
 
+def test_a_corrected_case_number_and_decision_date_move_the_letter_and_survive_reparse(
+    staff_client, sample_letters
+):
+    letter = Determination.objects.get(pk=sample_letters[3].determination_id)  # no header
+    url = admin_url(Determination, "change", letter.pk)
+    changes = {"case_number": "CM15-0012345", "decision_date": "2015-04-09"}
+    staff_client.post(url, change_form_data(staff_client, url, **changes))
+    assert staff_client.get("/letters/CM15-0012345/").status_code == 200
+    moved = staff_client.get(f"/letters/{letter.key}/")  # its old address, from its content
+    assert moved["Location"] == "/letters/CM15-0012345/"
+    assert public_count(staff_client, "decision_year=2015") == letter.items.count()
+    call_command("ingest_letters", "--reparse", verbosity=0)
+    letter.refresh_from_db()
+    assert (letter.key, str(letter.decision_date), letter.decision_year) == (
+        "CM15-0012345",
+        "2015-04-09",
+        2015,
+    )
+
+
 def test_review_queue_lists_letters_to_check_and_drops_them_once_reviewed(
     staff_client, sample_letters
 ):

@@ -137,6 +137,40 @@ def test_published_header_gives_case_number_and_dates():
     assert text[start:end] == "CM15-0012345"
 
 
+@pytest.mark.parametrize(
+    ("header", "case_number", "decided"),
+    [
+        (
+            "Case Number:   CM16-0021734     Date Assigned:  02/08/2016\n"
+            "Date of Injury:  09/14/2011     Decision Date:  03/17/2016\n"
+            "UR Denial Date:  01/22/2016     Priority:  Standard\n",
+            "CM16-0021734",
+            "2016-03-17",
+        ),
+        (
+            "Independent Medical Review Final Determination Letter\n\nDated: 12/23/2013\n\n"
+            "IMR Case Number: IMR 13-000004   UR Denial Date: 10/15/2013\n",
+            "IMR13-000004",
+            "2013-12-23",
+        ),
+        (
+            "Notice of Independent Medical Review Determination Dated: 11/26/2013\n"
+            "IMR Case Number: CM13-0058241 Date of Injury: 04/11/2011\n"
+            "UR Denial Date: 10/15/2013\n",
+            "CM13-0058241",
+            "2013-11-26",
+        ),
+        ("Date:  April 22, 2016\n\nUR Denial Date: 03/04/2016\n", None, "2016-04-22"),
+    ],
+)
+def test_the_letters_own_date_and_case_number_in_each_header_form(header, case_number, decided):
+    text = header + "\n" + letter("003")
+    parsed = parse_letter(text)
+    assert (parsed.case_number, parsed.decision_date) == (case_number, decided)
+    start, end = parsed.spans["decision_date"]
+    assert text[start:end].endswith(decided[:4])  # the span is the date as written
+
+
 def test_item_heading_in_capitals_and_a_wrapped_request():
     text = letter("003").replace(
         "MRI of the Lumbar Spine:  Overturned",

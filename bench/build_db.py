@@ -141,10 +141,14 @@ class Dialect:
         return f"({column} + make_interval(years => {SHIFT_YEARS}))::date"
 
 
+_KEY = '"key"'  # a keyword in SQL
+
+
 def varied(dialect: Dialect) -> dict[str, str]:
     """Letter columns each copy changes (applied to those the table has)."""
     return {
         "content_hash": dialect.hash_suffixed("src.content_hash"),
+        "key": f"substr(src.{_KEY}, 1, 48) || '-' || cp.k",  # unique: the base's is
         "source_name": "src.source_name || '#' || cp.k",
         "patient_age": "18 + (src.patient_age + cp.k * 13) % 62",
         "date_of_injury": dialect.shifted_date("src.date_of_injury"),

@@ -93,8 +93,13 @@ def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
         for value in facet.values:
             value.url = toggle(facet.name, value.value)
     params = request.GET
+    view = params.get("view") or "cards"
+    if view not in VIEWS:
+        found.errors["view"] = [f"Unknown view “{view}”: use one of {', '.join(VIEWS)}."]
     context = {
         "search": found,
+        "search_view": view,
+        "outcome_chosen": any(f.name == "outcome" and f.selected for f in found.facets),
         "letter_count": None if found.filtered or found.count else selectors.letter_count(),
         "sorts": found.sorts,
         "active": _active_filters(found),
@@ -105,6 +110,9 @@ def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
     }
     html = render_to_string("decisions/_search.html", context, request)
     return _Shown(400 if found.errors else 200, html, found.query.text if found.query else "")
+
+
+VIEWS = ("cards", "table")  # the results as cards (the default) or as a table
 
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:

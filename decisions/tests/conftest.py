@@ -84,6 +84,18 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture
+def expect(browser):
+    """Playwright's assertions, imported only once ``browser`` found Playwright and Chromium.
+
+    Importing it at module level made a machine without Playwright fail collecting the whole
+    suite; through ``browser`` it skips, or fails under REQUIRE_BROWSER=1, like the other tests.
+    """
+    from playwright.sync_api import expect
+
+    return expect
+
+
 def _page(browser, **context_options):
     context = browser.new_context(**context_options)
     page = context.new_page()

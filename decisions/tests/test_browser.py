@@ -13,18 +13,6 @@ from .conftest import DESKTOP_VIEWPORT
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def expect(browser):
-    """Playwright's assertions, imported only once ``browser`` found Playwright and Chromium.
-
-    Importing it at module level made a machine without Playwright fail collecting the whole
-    suite; through ``browser`` it skips, or fails under REQUIRE_BROWSER=1, like the other tests.
-    """
-    from playwright.sync_api import expect
-
-    return expect
-
-
 def results_heading(page):
     return page.locator("#results-heading")
 
@@ -147,6 +135,7 @@ def test_a_staff_correction_shows_on_the_public_page_at_once(
         "/?q=massage&outcome=overturned&sort=relevance",
         "/?treatment=mri&outcome=upheld",  # the empty state
         "/?outcome=maybe",  # the error page
+        "/?view=table&outcome=upheld",  # the table, and what the outcomes mean
         "/letters/{letter}/",
     ],
 )

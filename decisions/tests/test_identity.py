@@ -210,3 +210,29 @@ def test_a_letter_whose_file_cannot_be_stored_fails_alone_and_says_why(client):
     assert Determination.objects.count() == 1
     rerun = list(services.letters_ingest(letters=read_letters(paths)))
     assert [o.status for o in rerun] == ["unchanged", "new"]  # nothing lost: a rerun completes
+
+
+# --- reading the results ---------------------------------------------------------------------
+
+
+def test_the_table_view_shows_a_line_a_decision_with_sortable_date_columns(client):
+    ingest(headed("CM15-0000001", "05/01/2015"), headed("CM17-0000002", "02/01/2017", body="001"))
+    content = client.get("/", {"view": "table"}).content.decode()
+    rows = re.findall(r"<tr>.*?</tr>", content, re.S)[1:]  # after the head
+    assert len(rows) == Determination.objects.get(key="CM15-0000001").items.count() + (
+        Determination.objects.get(key="CM17-0000002").items.count()
+    )
+    assert "CM17-0000002" in rows[0] and "2017-02-01" in rows[0]  # newest first
+    assert 'aria-sort="descending"' in content
+    assert "?view=table&amp;sort=oldest" in content  # the Decided column sorts the other way
+    oldest = client.get("/", {"view": "table", "sort": "oldest"}).content.decode()
+    assert re.findall(r"<tr>.*?</tr>", oldest, re.S)[1].count("CM15-0000001")
+    assert client.get("/", {"view": "list-ish"}).status_code == 400
+
+
+def test_choosing_an_outcome_explains_what_it_means(client):
+    ingest(sample("000"))
+    assert "What the outcomes mean" not in client.get("/").content.decode()
+    content = client.get("/", {"outcome": "upheld"}).content.decode()
+    assert "What the outcomes mean" in content
+    assert "the claims administrator must authorise it" in content

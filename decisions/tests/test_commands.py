@@ -14,8 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from bench import lettergen
-from decisions import services
+from decisions import lettergen, services
 from decisions.models import (
     CitedPageRange,
     Correction,

@@ -5,8 +5,7 @@ import random
 import pytest
 from django.http import QueryDict
 
-from bench import lettergen
-from decisions import facet_index, services
+from decisions import facet_index, lettergen, services
 from decisions.facets import Selection, facet_counts_sql
 from decisions.filters import AGE_BANDS, DecisionFilter
 from decisions.models import DecisionItem, Determination, GuidelineCitation

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench import lettergen, variants
+from bench import variants
+from decisions import lettergen
 from decisions.ingest.decode import text_from_bytes
 from decisions.parsing import ParseError, parse_letter
 from decisions.parsing.normalise import Normalised

@@ -1,5 +1,7 @@
 """Generate realistic IMR letter variants from the sample letters, for benchmarks and tests.
 
+Plain Python, no Django: the benchmarks under ``bench/`` and the tests import it from here.
+
 Each variant keeps a sample's layout and wording but gets its own patient age, dates, disputed
 requests (medications, imaging, injections, surgery, equipment, consultations on every body
 region and side), outcomes and case reference, so every variant is a distinct letter.

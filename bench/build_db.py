@@ -194,7 +194,7 @@ def largest_id(conn: Any, table: str) -> int:
 def ingest_base(db: BenchDatabase, letters: int, seed: int) -> None:
     with tempfile.TemporaryDirectory(prefix="imr-bench-letters-") as tmp:
         started = time.perf_counter()
-        paths = lettergen.write(Path(tmp), letters, seed)
+        paths = lettergen.write(Path(tmp), letters, seed, header=False)
         print(
             f"  wrote {len(paths):,} letters in {time.perf_counter() - started:.1f} s", flush=True
         )

@@ -44,7 +44,7 @@ def run(count: int, kind: str) -> tuple[float, float]:
         env = {**os.environ, "DEBUG": "1", "DATABASE_URL": scratch_database(kind, workdir)}
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-        letters = lettergen.write(workdir / "letters", count)
+        letters = lettergen.write(workdir / "letters", count, header=False)
         started = time.perf_counter()
         child = subprocess.Popen(
             [*manage, "ingest_letters", str(letters[0].parent), "-v", "0"], env=env

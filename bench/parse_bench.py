@@ -35,7 +35,7 @@ def main() -> None:
     rng = random.Random(2026)
     texts = [
         variants.combined(text, rng) if rng.random() < args.varied else text
-        for _, text in lettergen.letters(args.letters)
+        for _, text in lettergen.letters(args.letters, header=False)
     ]
     parse_letter(texts[0])  # compile the vocabulary matchers
     best = float("inf")

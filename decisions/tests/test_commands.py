@@ -259,7 +259,7 @@ def test_killed_ingest_leaves_no_partial_letter_and_a_rerun_completes(tmp_path):
         "file:memorydb"
     ):
         pytest.fail("the SQLite test database must be a file for this test (see settings)")
-    lettergen.write(tmp_path, 1500)
+    lettergen.write(tmp_path, 1500, header=False)
     command = [sys.executable, "manage.py", "ingest_letters", str(tmp_path), "--batch-size", "50"]
     env = subprocess_env()
     child = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)

@@ -5,8 +5,8 @@
 
 1. Starts from nothing (the SQLite file removed, the PostgreSQL database dropped and created)
    and runs ``manage.py migrate``.
-2. Writes ``--base`` letters (default min(N, 5000)) with bench/lettergen.py and ingests them with
-   ``manage.py ingest_letters DIR -v 0 --workers 1``: the real parser and the real writes.
+2. Writes ``--base`` letters (default min(N, 5000)) with decisions/lettergen.py and ingests them
+   with ``manage.py ingest_letters DIR -v 0 --workers 1``: the real parser and the real writes.
 3. If N is larger, multiplies those rows inside the database with ``INSERT ... SELECT``, one
    copy number k per pass over the base: every id is shifted by k times the base's largest id
    (foreign keys by their parent's), content hashes get k as a suffix so they stay unique, and
@@ -36,7 +36,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import lettergen  # noqa: E402
 from bench.benchdb import (  # noqa: E402
     BenchDatabase,
     add_database_arguments,
@@ -44,6 +43,7 @@ from bench.benchdb import (  # noqa: E402
     human_bytes,
     manage,
 )
+from decisions import lettergen  # noqa: E402
 
 DETERMINATION = "decisions_determination"
 ITEM = "decisions_decisionitem"
@@ -198,7 +198,7 @@ def largest_id(conn: Any, table: str) -> int:
 def ingest_base(db: BenchDatabase, letters: int, seed: int) -> None:
     with tempfile.TemporaryDirectory(prefix="imr-bench-letters-") as tmp:
         started = time.perf_counter()
-        paths = lettergen.write(Path(tmp), letters, seed)
+        paths = lettergen.write(Path(tmp), letters, seed, header=False)
         print(
             f"  wrote {len(paths):,} letters in {time.perf_counter() - started:.1f} s", flush=True
         )

@@ -4,7 +4,7 @@
 
 For each database and each batch size it makes a scratch database (a temporary SQLite file, or
 the PostgreSQL database ``imr_bench`` on 127.0.0.1, dropped and created afresh), migrates it,
-writes that many generated letters (bench/lettergen.py) to a temporary directory, and times
+writes that many generated letters (decisions/lettergen.py) to a temporary directory, and times
 `manage.py ingest_letters DIR -v 0` in a child process. Peak memory is the child's maximum
 resident set size: flat across sizes means the ingest streams.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import lettergen  # noqa: E402
+from decisions import lettergen  # noqa: E402
 
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
@@ -44,7 +44,7 @@ def run(count: int, kind: str) -> tuple[float, float]:
         env = {**os.environ, "DEBUG": "1", "DATABASE_URL": scratch_database(kind, workdir)}
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True)
-        letters = lettergen.write(workdir / "letters", count)
+        letters = lettergen.write(workdir / "letters", count, header=False)
         started = time.perf_counter()
         child = subprocess.Popen(
             [*manage, "ingest_letters", str(letters[0].parent), "-v", "0"], env=env

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parse_bench.py [--letters 4000] [--repeat 3] [--varied 0.5]
 
-Generates distinct letters (bench/lettergen.py: the sample letters' layout with varied
+Generates distinct letters (decisions/lettergen.py: the sample letters' layout with varied
 requests, dates and outcomes, about 4 KB each), delivers a ``--varied`` share of them the ways
 extraction varies (bench/variants.py: line endings, wrapping, page furniture, hyphenation,
 typography, in random combinations), then times ``parse_letter`` over all of them in this one
@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import lettergen, variants  # noqa: E402
+from bench import variants  # noqa: E402
+from decisions import lettergen  # noqa: E402
 from decisions.parsing import parse_letter  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     rng = random.Random(2026)
     texts = [
         variants.combined(text, rng) if rng.random() < args.varied else text
-        for _, text in lettergen.letters(args.letters)
+        for _, text in lettergen.letters(args.letters, header=False)
     ]
     parse_letter(texts[0])  # compile the vocabulary matchers
     best = float("inf")

@@ -6,6 +6,7 @@ Functions are keyword-only and named ``<thing>_<action>``. The rooms:
 - ``reparse``: update stored letters from a new parse, keeping what a person corrected;
 - ``corrections``: log a person's corrections, mark letters reviewed;
 - ``vocabulary``: the lookup tables of terms, and the aliases staff add;
+- ``demo``: generated letters for a demo, ingested as real letters are;
 - ``rows``, ``write``, ``bulk``: the rows a parse becomes, and writing them fast (COPY).
 """
 
@@ -19,6 +20,7 @@ from .corrections import (
     rows_delete,
     rows_saved,
 )
+from .demo import DEMO_LETTERS, DEMO_SEED, demo_letters_ingest
 from .ingest import letters_ingest
 from .keys import letter_keys_assign
 from .reparse import determination_reparse, letters_reparse
@@ -26,6 +28,8 @@ from .vocabulary import TERM_KINDS, TERM_MODELS, vocabulary_current, vocabulary_
 
 __all__ = [
     "ADDED_BY_PERSON",
+    "DEMO_LETTERS",
+    "DEMO_SEED",
     "FAILED",
     "NEW",
     "REPARSED",
@@ -35,6 +39,7 @@ __all__ = [
     "IngestOutcome",
     "LetterInput",
     "correction_record",
+    "demo_letters_ingest",
     "determination_reparse",
     "letter_keys_assign",
     "letter_mark_reviewed",

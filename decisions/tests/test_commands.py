@@ -14,8 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from bench import lettergen
-from decisions import services
+from decisions import lettergen, services
 from decisions.models import (
     CitedPageRange,
     Correction,
@@ -72,6 +71,41 @@ def test_sample_letters_land_whole(workers):
     maximus_acoem = mri.citations.get(source="maximus", guideline="mtus_acoem")
     assert list(maximus_acoem.chapters.values_list("chapter", flat=True)) == [12]
     assert [str(r) for r in maximus_acoem.page_ranges.filter(derived=False)] == ["303-304", "309"]
+
+
+def load_demo(*args) -> str:
+    out = io.StringIO()
+    call_command("load_demo", *map(str, args), stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_letters_are_found_and_counted_like_any_letter_and_load_once(client):
+    assert "25 new, 0 unchanged, 0 re-parsed, 0 failed" in load_demo("--letters", 25)
+    letters = list(Determination.objects.all())
+    assert len(letters) == 25
+    assert len({letter.case_number for letter in letters}) == 25  # read from each header
+    assert all(letter.date_assigned and letter.ur_date for letter in letters)
+
+    found = client.get("/api/decisions/").json()
+    assert found["count"] == DecisionItem.objects.count() > 25
+    for facet in ("outcome", "sex", "injury_year"):  # every item has one of each
+        assert sum(v["count"] for v in found["facets"][facet]) == found["count"], facet
+    letter = letters[7]
+    by_case = client.get("/api/decisions/", {"q": letter.case_number, "within": "letter"}).json()
+    assert by_case["count"] == letter.items.count()
+    assert {r["letter"]["case_number"] for r in by_case["results"]} == {letter.case_number}
+
+    assert "0 new, 25 unchanged" in load_demo("--letters", 25)
+    assert "5 new, 25 unchanged" in load_demo("--letters", 30)
+    assert Determination.objects.count() == 30
+    assert client.get("/api/decisions/").json()["count"] == DecisionItem.objects.count()
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_no_letters():
+    with pytest.raises(CommandError, match="at least 1"):
+        load_demo("--letters", 0)
 
 
 @pytest.mark.django_db
@@ -260,7 +294,7 @@ def test_killed_ingest_leaves_no_partial_letter_and_a_rerun_completes(tmp_path):
         "file:memorydb"
     ):
         pytest.fail("the SQLite test database must be a file for this test (see settings)")
-    lettergen.write(tmp_path, 1500)
+    lettergen.write(tmp_path, 1500, header=False)
     command = [sys.executable, "manage.py", "ingest_letters", str(tmp_path), "--batch-size", "50"]
     env = subprocess_env()
     child = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)

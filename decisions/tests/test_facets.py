@@ -5,8 +5,7 @@ import random
 import pytest
 from django.http import QueryDict
 
-from bench import lettergen
-from decisions import facet_index, services
+from decisions import facet_index, lettergen, services
 from decisions.facets import Selection, facet_counts_sql
 from decisions.filters import AGE_BANDS, DecisionFilter
 from decisions.models import DecisionItem, Determination, GuidelineCitation
@@ -20,7 +19,10 @@ SQL_ORDER = {name: order for name, (_, order) in SORTS.items() if order}
 @pytest.fixture
 def many_letters():
     """Generated letters with their own treatments, regions, guidelines, pages and outcomes."""
-    inputs = [services.LetterInput(name, text) for name, text in lettergen.letters(60, seed=7)]
+    inputs = [
+        services.LetterInput(name, text)
+        for name, text in lettergen.letters(60, seed=7, header=False)
+    ]
     outcomes = list(services.letters_ingest(letters=inputs))
     assert {o.status for o in outcomes} == {"new"}
     return outcomes
@@ -131,7 +133,7 @@ def test_new_letters_are_found_without_a_rebuild(client, many_letters):
     before = total()
     with facet_index.current_index() as index:
         first = index
-    more = [services.LetterInput(n, t) for n, t in lettergen.letters(5, seed=99)]
+    more = [services.LetterInput(n, t) for n, t in lettergen.letters(5, seed=99, header=False)]
     added = list(services.letters_ingest(letters=more))
     new_items = DecisionItem.objects.filter(
         determination_id__in=[o.determination_id for o in added]

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench import lettergen, variants
+from bench import variants
+from decisions import lettergen
 from decisions.ingest.decode import text_from_bytes
 from decisions.parsing import ParseError, parse_letter
 from decisions.parsing.normalise import Normalised
@@ -42,7 +43,9 @@ def corpus() -> list[tuple[str, str]]:
     paths = sorted((ROOT / "fixtures").glob("*/*.txt"))
     paths += sorted((ROOT.parent / "shared" / "letters").glob("*.txt"))
     letters = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
-    return letters + list(lettergen.letters(12, seed=41))
+    generated = list(lettergen.letters(12, seed=41, header=False))
+    generated += list(lettergen.letters(10, seed=41))  # with a header, in each of its layouts
+    return letters + generated
 
 
 def _canonical(value, key=None):

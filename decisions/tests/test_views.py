@@ -237,6 +237,7 @@ def test_citation_facets_count_only_citations_meeting_the_other_citation_filters
         ("treatment=levitation", "treatment"),
         ("injury_year=last", "injury_year"),
         ("cited_page=ninety", "cited_page"),
+        ("cited_page=99.5", "cited_page"),  # a page is a whole number, not read as page 99
         ("age=ancient", "age"),
         ("sort=colour", "sort"),
         ("sort=relevance", "sort"),  # relevance needs words to be relevant to

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("letters/<int:pk>/", views.letter_detail, name="letter"),
     path("api/decisions/", views.api_decisions, name="api_decisions"),
+    path("api/openapi.json", views.api_openapi, name="api_openapi"),
 ]

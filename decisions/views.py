@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import api_schema, selectors
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
@@ -192,6 +192,12 @@ def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
         },
     }
     return _Shown(200, _json(data))
+
+
+@require_GET
+def api_openapi(request: HttpRequest) -> HttpResponse:
+    """``GET /api/openapi.json``: the API's OpenAPI 3.1 description."""
+    return JsonResponse(api_schema.openapi())
 
 
 def _json(data: dict) -> bytes:

@@ -10,15 +10,18 @@ described here, from the code's own declarations, so the description cannot drif
   with its JSON type and what it means; the facets are ``facets.FACETS``.
 
 From these ``openapi()`` makes the OpenAPI 3.1 description (``/api/openapi.json``) and
-``parameters()`` / ``field_rows()`` the tables of the API page (``/api/``). Tests check live
+``parameters()`` / ``field_rows()`` the tables of the API page (``/api/``), which also runs the
+``EXAMPLES`` against the data as it is when asked. Tests check live
 answers against the declarations both ways: a field added to an answer without a line here, or a
 line here the answer does not give, fails them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django import forms
 from django.http import QueryDict
@@ -275,6 +278,16 @@ class FieldRow:
     def type_label(self) -> str:
         return type_label(self.field)
 
+    @property
+    def ref(self) -> str | None:
+        """The named object it is or holds (its own table on the page), if any."""
+        return self.field.name or (self.field.items.name if self.field.items else None)
+
+    @property
+    def choices(self) -> Choices | None:
+        """Its fixed values, or its elements'."""
+        return self.field.choices or (self.field.items.choices if self.field.items else None)
+
 
 def type_label(f: Field) -> str:
     """A field's type in words: "string or null", "array of Citation"."""
@@ -284,7 +297,8 @@ def type_label(f: Field) -> str:
         inner = type_label(f.items)
         words = f"array of {inner if f.items.name else _plural(inner)}"
     elif f.type == "object" and f.values is not None:
-        words = f"object of {type_label(f.values)}"
+        inner = type_label(f.values)
+        words = f"object of {inner if f.values.name else _plural(inner)}"
     else:
         words = f.type
     return f"{words} or null" if f.nullable else words
@@ -303,6 +317,11 @@ def field_rows(declared: Field, prefix: str = "") -> Iterator[FieldRow]:
         inner = f.items if f.type == "array" and f.items is not None else f
         if inner.fields and not inner.name:
             yield from field_rows(inner, path + ("[]." if inner is not f else "."))
+
+
+def field_tables(declared: Field) -> list[tuple[Field, list[FieldRow]]]:
+    """The API page's tables of ``declared``: one for each named object in it, itself first."""
+    return [(named, list(field_rows(named))) for named in named_objects(declared).values()]
 
 
 def named_objects(declared: Field) -> dict[str, Field]:
@@ -410,6 +429,62 @@ def parameters() -> list[Parameter]:
     return found
 
 
+# --- examples the API page runs -------------------------------------------------------------
+
+# (what it shows, its query string): each is run when the page is asked for, with its answer.
+EXAMPLES: list[tuple[str, str]] = [
+    ("Overturned decisions, newest first", urlencode({"outcome": "overturned"})),
+    (
+        "A phrase, best matches first",
+        urlencode({"q": '"physical therapy"', "sort": "relevance"}),
+    ),
+    (
+        "Two values of one filter, either of them: an MRI or massage therapy",
+        urlencode([("treatment", "mri"), ("treatment", "massage_therapy")]),
+    ),
+    (
+        "Citations of page 99 of the MTUS Chronic Pain guidelines by the MAXIMUS reviewer",
+        urlencode({"guideline": "mtus_chronic_pain", "source": "maximus", "cited_page": 99}),
+    ),
+]
+ERROR_EXAMPLE = urlencode({"outcome": "maybe"})
+
+
+def excerpt(data: dict) -> str:
+    """What the API page shows of an answer, as JSON text: all of it but the rest of the
+    results and of the facets (the first of each is shown); an error whole."""
+    if "results" in data:
+        shown = {k: v for k, v in data.items() if k not in ("results", "facets")}
+        shown["results"] = data["results"][:1]
+        first = next(iter(data["facets"]), None)
+        shown["facets"] = {first: data["facets"][first]} if first else {}
+        data = shown
+    return _compact_json(data)
+
+
+def _compact_json(value, indent: str = "") -> str:
+    """JSON with a line for each field of an object; a short object of plain values, or a list
+    of them, on one line."""
+    inner = indent + "  "
+    one_line = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict) and len(indent + one_line) <= 96 and not _has_objects(value):
+        return one_line
+    if isinstance(value, dict) and value:
+        lines = [f"{inner}{json.dumps(k)}: {_compact_json(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(lines) + f"\n{indent}}}"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        lines = [inner + _compact_json(v, inner) for v in value]
+        return "[\n" + ",\n".join(lines) + f"\n{indent}]"
+    return one_line
+
+
+def _has_objects(value: dict) -> bool:
+    return any(
+        isinstance(v, dict) or (isinstance(v, list) and any(isinstance(i, dict) for i in v))
+        for v in value.values()
+    )
+
+
 # --- OpenAPI ------------------------------------------------------------------------------
 
 
@@ -442,8 +517,8 @@ def _inline(f: Field, components: dict[str, dict]) -> dict:
     return schema
 
 
-def openapi() -> dict:
-    """The OpenAPI 3.1 description of the API."""
+def openapi(*, docs_url: str) -> dict:
+    """The OpenAPI 3.1 description of the API (``docs_url``: the API page's address)."""
     components: dict[str, dict] = {}
     page_ref = _schema(SEARCH_PAGE, components)
     error_ref = _schema(ERROR, components)
@@ -470,6 +545,7 @@ def openapi() -> dict:
                 "different parameters AND'ed."
             ),
         },
+        "externalDocs": {"description": "The API page, with live examples", "url": docs_url},
         "paths": {
             reverse("decisions:api_decisions"): {
                 "get": {

@@ -7,6 +7,7 @@ app_name = "decisions"
 urlpatterns = [
     path("", views.home, name="home"),
     path("letters/<int:pk>/", views.letter_detail, name="letter"),
+    path("api/", views.api_docs, name="api"),
     path("api/decisions/", views.api_decisions, name="api_decisions"),
     path("api/openapi.json", views.api_openapi, name="api_openapi"),
 ]

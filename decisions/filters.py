@@ -125,22 +125,46 @@ class CitationSourceFilter(CitationFilterMixin, django_filters.MultipleChoiceFil
 
 
 class CitationPageFilter(CitationFilterMixin, django_filters.NumberFilter):
-    pass
+    field_class = forms.IntegerField  # a page is a whole number: "99.5" is refused, not page 99
 
 
 class DecisionFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", label="Search the decisions")
+    # Each filter's label and help_text say what it means: the API page and the OpenAPI
+    # description (decisions.api_schema) are made from them.
+    q = django_filters.CharFilter(
+        method="filter_text",
+        label="Search the decisions",
+        help_text=(
+            "Words to find in each decision's own text (its request, rationale and citations): "
+            'words, "quoted phrases", or, -word. English words are stemmed ("injections" finds '
+            '"injection"); common words alone ("the of") are no search.'
+        ),
+    )
     within = django_filters.ChoiceFilter(
-        choices=WITHIN_CHOICES, method="filter_within", label="Search within", empty_label=None
+        choices=WITHIN_CHOICES,
+        method="filter_within",
+        label="Search within",
+        empty_label=None,
+        help_text="Where q looks: each decision's own text (the default), or its whole letter.",
     )
     outcome = django_filters.MultipleChoiceFilter(
         field_name="outcome",
         lookup_expr="exact",
         choices=DecisionItem.Outcome.choices,
         distinct=False,
+        help_text=(
+            "Upheld: the Utilization Review denial stands. Overturned: the treatment was found "
+            "medically necessary."
+        ),
     )
     category = django_filters.MultipleChoiceFilter(
-        choices=Category.choices, method="filter_category", label="Treatment category"
+        choices=Category.choices,
+        method="filter_category",
+        label="Treatment category",
+        help_text=(
+            "The Division of Workers' Compensation's grouping of treatments, as its annual IMR "
+            "report counts requests."
+        ),
     )
     treatment = LinkedTermFilter(
         queryset=Treatment.objects.all(),
@@ -148,6 +172,8 @@ class DecisionFilter(django_filters.FilterSet):
         owner="decisionitem_id",
         outer="pk",
         term="treatment_id",
+        label="Treatment",
+        help_text="A kind of treatment requested (MRI, physical therapy, ...).",
     )
     drug_class = django_filters.MultipleChoiceFilter(
         field_name="drug_class",
@@ -155,9 +181,14 @@ class DecisionFilter(django_filters.FilterSet):
         choices=DrugClass.choices,
         distinct=False,
         label="Drug class",
+        help_text="A medication's class, as asked for (a lidocaine patch is a topical analgesic).",
     )
     drug = django_filters.ModelMultipleChoiceFilter(
-        queryset=Drug.objects.all(), to_field_name="slug", method="filter_drug", label="Drug"
+        queryset=Drug.objects.all(),
+        to_field_name="slug",
+        method="filter_drug",
+        label="Drug",
+        help_text="A medication by its generic name (Norco is hydrocodone/acetaminophen).",
     )
     body_region = LinkedTermFilter(
         queryset=BodyRegion.objects.all(),
@@ -165,17 +196,43 @@ class DecisionFilter(django_filters.FilterSet):
         owner="decisionitem_id",
         outer="pk",
         term="bodyregion_id",
+        label="Body region",
+        help_text="A body region the request is for.",
     )
     # The citation filters: guideline, side and page of one and the same citation.
-    guideline = CitationGuidelineFilter(queryset=Guideline.objects.all(), to_field_name="slug")
-    source = CitationSourceFilter(choices=GuidelineCitation.Source.choices, label="Citing side")
-    cited_page = CitationPageFilter(label="Cited page", min_value=1, max_value=5000)
+    guideline = CitationGuidelineFilter(
+        queryset=Guideline.objects.all(),
+        to_field_name="slug",
+        label="Guideline",
+        help_text=(
+            "A guideline cited. With source and cited_page it applies to one and the same citation."
+        ),
+    )
+    source = CitationSourceFilter(
+        choices=GuidelineCitation.Source.choices,
+        label="Citing side",
+        help_text=(
+            "Who relied on the guideline: the claims administrator (its Utilization Review) or "
+            "the MAXIMUS reviewer."
+        ),
+    )
+    cited_page = CitationPageFilter(
+        label="Cited page",
+        min_value=1,
+        max_value=5000,
+        help_text=(
+            'A page the citation names: 99 finds "98-99". With guideline and source it applies '
+            "to one and the same citation."
+        ),
+    )
     specialty = LinkedTermFilter(
         queryset=Specialty.objects.all(),
         through=Determination.reviewer_specialties.through,
         owner="determination_id",
         outer="determination_id",
         term="specialty_id",
+        label="Reviewer specialty",
+        help_text="A specialty or certification of the expert reviewer.",
     )
     state = LinkedTermFilter(
         queryset=State.objects.all(),
@@ -183,6 +240,8 @@ class DecisionFilter(django_filters.FilterSet):
         owner="determination_id",
         outer="determination_id",
         term="state_id",
+        label="Reviewer licensure",
+        help_text="A state where the expert reviewer is licensed.",
     )
     sex = django_filters.MultipleChoiceFilter(
         field_name="determination__patient_sex",
@@ -190,15 +249,25 @@ class DecisionFilter(django_filters.FilterSet):
         choices=Determination.Sex.choices,
         distinct=False,
         label="Patient sex",
+        help_text="The injured worker's sex, as the letter gives it.",
     )
     age = django_filters.MultipleChoiceFilter(
         choices=[(k, label) for k, (label, _) in AGE_BANDS.items()],
         method="filter_age",
         label="Patient age",
+        help_text="The injured worker's age band, from the age the letter gives.",
     )
-    injury_year = MultipleIntegerFilter(method="filter_injury_year", label="Year of injury")
+    injury_year = MultipleIntegerFilter(
+        method="filter_injury_year",
+        label="Year of injury",
+        help_text="The year of the injury.",
+    )
     # the decision: when it was made
-    decision_year = MultipleIntegerFilter(method="filter_decision_year", label="Year of decision")
+    decision_year = MultipleIntegerFilter(
+        method="filter_decision_year",
+        label="Year of decision",
+        help_text="The year of the letter's decision date.",
+    )
 
     class Meta:
         model = DecisionItem

@@ -9,6 +9,7 @@ the results region; without JavaScript they are ordinary links and forms.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import api_schema, selectors
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
@@ -208,15 +209,15 @@ def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
     if found.errors:
         error = "Some parameters have values this search does not know."
         return _Shown(400, _json({"error": error, "fields": found.errors}))
-    page = found.page
+    page, params = found.page, found.params
     data = {
         "count": found.count,
         "page": page.number,
         "pages": page.paginator.num_pages,
-        "next": base + with_param(request.GET, page=page.next_page_number())
+        "next": base + with_param(params, page=page.next_page_number())
         if page.has_next()
         else None,
-        "previous": base + with_param(request.GET, page=page.previous_page_number())
+        "previous": base + with_param(params, page=page.previous_page_number())
         if page.has_previous()
         else None,
         "results": [_item_json(request, item) for item in page],
@@ -229,6 +230,57 @@ def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
         },
     }
     return _Shown(200, _json(data))
+
+
+@require_GET
+def api_openapi(request: HttpRequest) -> HttpResponse:
+    """``GET /api/openapi.json``: the API's OpenAPI 3.1 description."""
+    docs_url = request.build_absolute_uri(reverse("decisions:api"))
+    return JsonResponse(api_schema.openapi(docs_url=docs_url))
+
+
+@dataclass(frozen=True)
+class _Example:
+    """An example of the API page: its URL and what the API answers it now."""
+
+    title: str
+    url: str
+    status: int
+    count: int | None
+    first: dict | None  # its first result
+    excerpt: str  # part of the answer, as JSON
+
+
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """``GET /api/``: the API explained, its examples run against the data as it is now."""
+    path = reverse("decisions:api_decisions")
+    base = request.build_absolute_uri(path)
+
+    def run(title: str, query: str) -> _Example:
+        params = QueryDict(query)
+        # As api_decisions answers it (and from the same cache).
+        shown = selectors.search_shown(params, base, lambda found: _api(request, base, found))
+        data = json.loads(shown.content)
+        first = data["results"][0] if data.get("results") else None
+        return _Example(
+            title,
+            f"{path}?{query}",
+            shown.status,
+            data.get("count"),
+            first,
+            api_schema.excerpt(data),
+        )
+
+    context = {
+        "parameters": api_schema.parameters(),
+        "answer_tables": api_schema.field_tables(api_schema.SEARCH_PAGE),
+        "error_tables": api_schema.field_tables(api_schema.ERROR),
+        "examples": [run(title, query) for title, query in api_schema.EXAMPLES],
+        "error_example": run("A value the search does not know", api_schema.ERROR_EXAMPLE),
+        "page_size": selectors.PAGE_SIZE,
+    }
+    return render(request, "decisions/api.html", context)
 
 
 def _json(data: dict) -> bytes:

@@ -1,7 +1,7 @@
 """Real-browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
 
 What a person does: click a facet, search a phrase, follow a field to where the letter says it,
-use the site on a phone, and use it with JavaScript turned off.
+use the site on a phone, use it with JavaScript turned off, and try the API from its page.
 """
 
 import re
@@ -128,10 +128,31 @@ def test_a_staff_correction_shows_on_the_public_page_at_once(
     expect(page.locator(".result .badge")).to_have_text("Upheld")
 
 
+def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
+    live_server, page, sample_letters, expect
+):
+    page.goto(live_server.url + "/")
+    page.get_by_role("navigation", name="Site").get_by_role("link", name="JSON API").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The JSON API")
+    example = page.locator(".example").first
+    said = example.get_by_text(re.compile(r"\d+ decisions?")).inner_text()
+
+    with page.expect_navigation() as navigation:
+        example.get_by_role("link").click()
+
+    response = navigation.value
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    data = response.json()
+    assert said.startswith(f"{data['count']} decision")  # the page said what it answers now
+    assert data["results"]
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/",
+        "/api/",
         "/?q=massage&outcome=overturned&sort=relevance",
         "/?treatment=mri&outcome=upheld",  # the empty state
         "/?outcome=maybe",  # the error page

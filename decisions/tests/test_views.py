@@ -4,6 +4,7 @@ Expected counts come from the five sample letters (fixtures/letters, labelled in
 8 decisions, 5 upheld and 3 overturned.
 """
 
+import html
 import json
 import re
 
@@ -13,8 +14,9 @@ from django.http import QueryDict
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
-from decisions import services, views
+from decisions import api_schema, services, views
 from decisions.models import DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
@@ -237,6 +239,7 @@ def test_citation_facets_count_only_citations_meeting_the_other_citation_filters
         ("treatment=levitation", "treatment"),
         ("injury_year=last", "injury_year"),
         ("cited_page=ninety", "cited_page"),
+        ("cited_page=99.5", "cited_page"),  # a page is a whole number, not read as page 99
         ("age=ancient", "age"),
         ("sort=colour", "sort"),
         ("sort=relevance", "sort"),  # relevance needs words to be relevant to
@@ -454,6 +457,68 @@ def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sam
         snippet = re.search(r'<p class="snippet">(.*?)</p>', content, re.S)[1]
         assert "<mark>addendum</mark>" in snippet
         assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
+
+
+# --- the API page -------------------------------------------------------------------------
+
+API_PAGE = reverse("decisions:api")
+
+
+def test_the_menu_leads_to_the_api_page_not_to_raw_json(client):
+    assert f'<a href="{API_PAGE}">JSON API</a>' in client.get(HOME).content.decode()
+
+
+def test_the_api_page_explains_every_parameter_and_field_and_links_the_description(
+    client, sample_letters
+):
+    page = client.get(API_PAGE).content.decode()
+    assert f'href="{reverse("decisions:api_openapi")}"' in page
+    for parameter in api_schema.parameters():
+        assert f'id="param-{parameter.name}"' in page
+        assert escape(parameter.description) in page
+        for value, _ in parameter.choices or []:
+            assert f"<code>{value}</code>" in page
+    answers = [*api_schema.named_objects(api_schema.SEARCH_PAGE).values(), api_schema.ERROR]
+    for declared in answers:
+        assert f'id="schema-{declared.name}"' in page
+        for row in api_schema.field_rows(declared):
+            assert f'id="field-{declared.name}-{row.path}"' in page, row.path
+
+
+def _examples_shown(client) -> dict[str, int]:
+    """Each example of the API page: its URL, and the count the page says it answers."""
+    page = client.get(API_PAGE).content.decode()
+    found = re.findall(
+        r'<a href="([^"]+)"><code>[^<]*</code></a>\s*</p>\s*<p>\s*(\d+) decision', page
+    )
+    return {html.unescape(url): int(n) for url, n in found}
+
+
+def test_the_api_page_runs_its_examples_against_the_data_as_it_is(client, sample_letters):
+    shown = _examples_shown(client)
+    assert len(shown) == len(api_schema.EXAMPLES)
+    for url, n in shown.items():
+        assert n == json.loads(client.get(url).content)["count"], url
+        assert n, f"{url} finds nothing in the sample letters: not much of an example"
+    DecisionItemFactory(outcome="overturned")  # the page says so at once: not pasted
+    overturned = f"{API}?outcome=overturned"
+    assert _examples_shown(client)[overturned] == shown[overturned] + 1
+
+
+def test_the_api_page_works_before_any_letter_is_loaded(client):
+    response = client.get(API_PAGE)
+    assert response.status_code == 200
+    assert set(_examples_shown(client).values()) == {0}
+
+
+def test_the_api_page_shows_a_live_error(client, sample_letters):
+    page = html.unescape(client.get(API_PAGE).content.decode())
+    status, data = api(client, api_schema.ERROR_EXAMPLE)
+    assert status == 400
+    url = re.escape(f"{API}?{api_schema.ERROR_EXAMPLE}")
+    assert re.search(rf"{url}</code></a> answers\s+400", page)
+    (name,) = data["fields"]
+    assert data["fields"][name][0] in page
 
 
 # --- the letter page ---------------------------------------------------------------------------

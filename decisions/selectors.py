@@ -25,8 +25,8 @@ from django.http import QueryDict
 from django.urls import reverse
 from pyroaring import BitMap
 
-from . import facet_index, search
-from .facets import Facet, Selection
+from . import facet_index, search, stats
+from .facets import FIXED_LABELS, Facet, Selection
 from .filters import DecisionFilter
 from .models import (
     CitedPageRange,
@@ -62,6 +62,26 @@ SORTS = {
 }
 
 
+# Parameters that say how to show a search, not which decisions it finds.
+SHOWING = ("sort", "page", "within", "view", "by", "order", "trend")
+# The outcome panel: what it breaks the rate down by (and how it sorts them) unless asked.
+PANEL_BY, PANEL_ORDERS, TRENDS = "category", ("count", "rate"), stats.YEARS
+PANEL_LIMIT = 12  # values in the panel's breakdown (the report page shows every one)
+
+
+@dataclass
+class Breakdown:
+    """A search's overturn rate within each value of a facet."""
+
+    by: str
+    order: str
+    groups: list[stats.Group]
+
+    @property
+    def label(self) -> str:
+        return stats.BREAKDOWNS[self.by]
+
+
 @dataclass
 class Search:
     """One search, read from the query string: its results page, facets, or what was wrong."""
@@ -74,6 +94,8 @@ class Search:
     facets: list[Facet] = field(default_factory=list)
     within: str = "decision"
     letter_key: str | None = None  # the case number or letter key searched for, if ``q`` is one
+    rate: stats.Rate | None = None  # of the decisions found: how many overturned
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)  # by the names asked
 
     @property
     def count(self) -> int:
@@ -83,10 +105,7 @@ class Search:
     def filtered(self) -> bool:
         """Whether any filter or text narrows the search (sort and page do not)."""
         return any(
-            value
-            for name, values in self.params.lists()
-            if name not in ("sort", "page", "within")
-            for value in values
+            value for name, values in self.params.lists() if name not in SHOWING for value in values
         )
 
     @property
@@ -97,10 +116,18 @@ class Search:
         ]
 
 
-def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = None) -> Search:
-    """The decisions meeting ``params``: a page of them, every facet counted, or the errors.
+def decision_search(
+    params: QueryDict,
+    index: facet_index.FacetIndex | None = None,
+    *,
+    breakdowns: dict[str, tuple[str, str, int | None]] | None = None,
+) -> Search:
+    """The decisions meeting ``params``: a page of them, every facet counted, their overturn
+    rate, or the errors.
 
     ``index``: the facet index, when the caller holds it already (else it is taken here).
+    ``breakdowns``: name -> (facet, order, how many values) of each breakdown of the rate wanted
+    (``Search.breakdowns`` has them by the same names).
     """
     found = Search(params=params)
     filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
@@ -127,6 +154,12 @@ def decision_search(params: QueryDict, index: facet_index.FacetIndex | None = No
                 first = _text_matches(index, found.query, request_only=True)
         selection = Selection(index, filterset.form.cleaned_data, matches)
         found.facets = selection.facets()
+        found.rate = stats.rate_of(index, selection.found)
+        for name, (by, order, limit) in (breakdowns or {}).items():
+            groups = stats.breakdown(
+                index, selection.found, by, labels=FIXED_LABELS.get(by), order=order, limit=limit
+            )
+            found.breakdowns[name] = Breakdown(by, order, groups)
         sort = "newest" if found.sort == "relevance" else found.sort
         results = _Results(index, selection.found, sort, first)
         found.page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
@@ -147,10 +180,28 @@ def letters_of_key(key: str) -> list[int]:
     return list(Determination.objects.filter(named).values_list("pk", flat=True))
 
 
+def panel_breakdowns(params: QueryDict) -> tuple[dict[str, tuple[str, str, int | None]], dict]:
+    """What the outcome panel breaks the rate down by (``by``, ``order``) and the trend it draws
+    (``trend``: by year of decision or of injury), or the errors of those parameters."""
+    by = params.get("by") or PANEL_BY
+    order = params.get("order") or "count"
+    trend = params.get("trend") or TRENDS[0]
+    errors = {}
+    if by not in stats.BREAKDOWNS:
+        errors["by"] = [f"Unknown breakdown “{by}”: use one of {', '.join(stats.BREAKDOWNS)}."]
+    if order not in PANEL_ORDERS:
+        errors["order"] = [f"Unknown order “{order}”: use one of {', '.join(PANEL_ORDERS)}."]
+    if trend not in TRENDS:
+        errors["trend"] = [f"Unknown trend “{trend}”: use one of {', '.join(TRENDS)}."]
+    if errors:
+        return {}, errors
+    return {"panel": (by, order, PANEL_LIMIT), "trend": (trend, "value", None)}, {}
+
+
 T = TypeVar("T")
 
 
-def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], T]) -> T:
+def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], T], **options) -> T:
     """``show(decision_search(params))``: what a view makes of a search (its HTML, its JSON).
 
     Kept in a small per-process LRU (``SEARCH_CACHE_ENTRIES`` of them, 0 for none) by the
@@ -160,13 +211,13 @@ def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], 
     makes must depend on nothing but the search and ``variant``, never on who asks.
     """
     if not settings.SEARCH_CACHE_ENTRIES:
-        return show(decision_search(params))
+        return show(decision_search(params, **options))
     key = (variant, params.urlencode())
     with facet_index.current_index() as index:
         version = index.version
         if (hit := _shown.get(index, version, key)) is not None:
             return hit
-        found = decision_search(params, index)
+        found = decision_search(params, index, **options)
         # An empty site says "no letters yet" from a count of letters the version does not see.
         keep = bool(index.items)
     shown = show(found)

@@ -69,12 +69,17 @@ class Rate:
         return f"{self.rate * 100:.1f}%" if self.enough and self.rate is not None else ""
 
     @property
-    def interval_words(self) -> str:
-        """ "95% interval 10.2-15.6%", or "" with too few decisions."""
+    def interval_range(self) -> str:
+        """ "10.2-15.6%", or "" with too few decisions."""
         if not self.enough:
             return ""
         low, high = self.interval
-        return f"95% interval {low * 100:.1f}-{high * 100:.1f}%"
+        return f"{low * 100:.1f}-{high * 100:.1f}%"
+
+    @property
+    def interval_words(self) -> str:
+        """ "95% interval 10.2-15.6%", or "" with too few decisions."""
+        return f"95% interval {self.interval_range}" if self.enough else ""
 
 
 @dataclass(frozen=True)

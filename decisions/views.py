@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from . import api_schema, selectors
+from . import api_schema, charts, selectors, stats
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
@@ -73,7 +73,10 @@ class _Shown:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     # The search region is the same for everyone (it is cached so): the page around it is not.
-    shown = selectors.search_shown(request.GET, "html", lambda found: _search(request, found))
+    breakdowns, errors = selectors.panel_breakdowns(request.GET)
+    shown = selectors.search_shown(
+        request.GET, "html", lambda found: _search(request, found, errors), breakdowns=breakdowns
+    )
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
@@ -87,8 +90,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
-    """The search region of the page (``decisions/_search.html``) for ``found``."""
+def _search(request: HttpRequest, found: selectors.Search, errors: dict) -> _Shown:
+    """The search region of the page (``decisions/_search.html``) for ``found`` (``errors``:
+    those of the parameters saying how to show it)."""
+    found.errors.update(errors)
     toggle = Toggles(request.GET)
     for facet in found.facets:
         for value in facet.values:
@@ -108,12 +113,42 @@ def _search(request: HttpRequest, found: selectors.Search) -> _Shown:
         "within_choices": WITHIN_CHOICES,
         "keep_for_page": _params_except(params, "cited_page"),
         "keep_for_sort": _params_except(params, "sort"),
+        "keep_for_panel": _params_except(params, "by", "order"),
+        **_panel(params, found),
     }
     html = render_to_string("decisions/_search.html", context, request)
     return _Shown(400 if found.errors else 200, html, found.query.text if found.query else "")
 
 
 VIEWS = ("cards", "table")  # the results as cards (the default) or as a table
+
+
+def _panel(params: QueryDict, found: selectors.Search) -> dict:
+    """The outcome panel's context: the rate, its breakdown and trend as rows to draw."""
+    panel, trend = found.breakdowns.get("panel"), found.breakdowns.get("trend")
+    if found.errors or panel is None or trend is None:
+        return {}
+    return {
+        "rate": found.rate,
+        "panel": panel,
+        "panel_rows": [
+            (g, charts.bar(g), group_url(params, panel.by, g.value)) for g in panel.groups
+        ],
+        "breakdown_choices": list(stats.BREAKDOWNS.items()),
+        "trend": trend,
+        "trend_chart": charts.trend(trend.groups),
+        "trend_rows": [(g, group_url(params, trend.by, g.value)) for g in trend.groups],
+    }
+
+
+def group_url(params: QueryDict, by: str, value: str) -> str:
+    """The search narrowed to one value of a breakdown (the rows behind its number)."""
+    if by == "guideline":
+        return with_param(params, guideline=value, source="maximus", cited_page=None, page=None)
+    if by == "cited_page":
+        guideline, page = value.split(":")
+        return with_param(params, guideline=guideline, cited_page=page, source="maximus", page=None)
+    return with_param(params, page=None, **{by: value})
 
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:

@@ -1,8 +1,13 @@
 """The numbers of the outcome panel, checked against hand-computed values."""
 
+import html
+import json
+import re
+
 import pytest
 
-from decisions import facet_index, stats
+from decisions import facet_index, lettergen, services, stats
+from decisions.models import DecisionItem
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +41,58 @@ def test_the_rates_of_the_sample_letters_by_treatment(sample_letters):
     # the sample letters by hand: five physical therapy requests, one overturned (003 lumbar)
     assert by_treatment["physical_therapy"] == stats.Rate(decisions=5, overturned=1)
     assert sum(r.decisions for r in by_treatment.values()) >= 8  # an item may have two
+
+
+# --- the panel on the search page ------------------------------------------------------------
+
+
+def panel_rows(content: str) -> dict[str, tuple[int, int, str]]:
+    """(decisions, overturned, rate cell) of each row of the panel's breakdown table, by label."""
+    table = content.split('class="rate-table"')[1]
+    rows = re.findall(
+        r'<th scope="row">\s*<a href="([^"]+)">([^<]+)</a>\s*</th>\s*<td class="num">(\d+)</td>'
+        r'\s*<td class="num">(\d+)</td>\s*<td class="num">(.*?)</td>',
+        table,
+        re.S,
+    )
+    return {label: (int(n), int(k), " ".join(cell.split()), url) for url, label, n, k, cell in rows}
+
+
+def test_the_panel_says_how_many_were_overturned_in_words_under_ten(client, sample_letters):
+    content = client.get("/").content.decode()
+    assert "3 of 8 overturned" in content
+    assert "Fewer than 10 decisions: too few to give a percentage" in content
+    rows = panel_rows(client.get("/", {"by": "treatment"}).content.decode())
+    n, k, cell, url = rows["Physical therapy"]
+    assert (n, k, cell) == (5, 1, '<span class="hint">too few</span>')
+    followed = client.get("/api/decisions/" + html.unescape(url))
+    assert json.loads(followed.content)["count"] == 5  # the number links to its decisions
+
+
+def test_the_panel_gives_rates_and_intervals_computed_from_the_decisions(client, db):
+    inputs = [services.LetterInput(n, t) for n, t in lettergen.letters(80, seed=5, header=True)]
+    list(services.letters_ingest(letters=inputs))
+    items = DecisionItem.objects.all()
+    overturned = items.filter(outcome="overturned").count()
+    content = client.get("/").content.decode()
+    assert (
+        f"{overturned} of {items.count()} overturned: {overturned / items.count():.1%}" in content
+    )
+    rows = panel_rows(client.get("/", {"by": "decision_year", "order": "rate"}).content.decode())
+    for year, (n, k, cell, _) in rows.items():
+        of_year = items.filter(determination__decision_year=int(year))
+        assert (n, k) == (of_year.count(), of_year.filter(outcome="overturned").count())
+        if n >= 10:
+            low, high = stats.wilson(k, n)
+            assert cell == f'{k / n:.1%} <span class="hint">({low:.1%}-{high:.1%})</span>'.replace(
+                "%-", "-", 1
+            )
+    rated = [k / n for n, k, _, _ in rows.values() if n >= 10]
+    assert rated == sorted(rated, reverse=True)  # highest rate first
+
+
+def test_a_bad_breakdown_is_a_400_that_says_what_to_use(client, sample_letters):
+    for name, value in (("by", "colour"), ("order", "loud"), ("trend", "weekday")):
+        response = client.get("/", {name: value})
+        assert response.status_code == 400
+        assert "Unknown" in response.content.decode() and value in response.content.decode()

@@ -62,8 +62,10 @@ SORTS = {
 }
 
 
-# Parameters that say how to show a search, not which decisions it finds.
-SHOWING = ("sort", "page", "within", "view", "by", "order", "trend")
+# Parameters that say how to show a search, not which decisions it finds; with ``within``
+# (where the text is looked for), those that narrow nothing.
+PRESENTATION = ("sort", "page", "view", "by", "order", "trend")
+SHOWING = (*PRESENTATION, "within")
 # The outcome panel: what it breaks the rate down by (and how it sorts them) unless asked.
 PANEL_BY, PANEL_ORDERS, TRENDS = "category", ("count", "rate"), stats.YEARS
 PANEL_LIMIT = 12  # values in the panel's breakdown (the report page shows every one)
@@ -196,6 +198,18 @@ def panel_breakdowns(params: QueryDict) -> tuple[dict[str, tuple[str, str, int |
     if errors:
         return {}, errors
     return {"panel": (by, order, PANEL_LIMIT), "trend": (trend, "value", None)}, {}
+
+
+# The report page's tables, as the Division's annual IMR report has them: requests and overturn
+# rate by category and drug class, the treatments most asked for, the guidelines relied on.
+REPORT_BREAKDOWNS = {
+    "category": ("category", "count", None),
+    "drug_class": ("drug_class", "count", None),
+    "treatment": ("treatment", "count", 25),
+    "guideline": ("guideline", "count", None),
+    "cited_page": ("cited_page", "count", 25),
+    "decision_year": ("decision_year", "value", None),
+}
 
 
 T = TypeVar("T")

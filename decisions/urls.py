@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("letters/<str:key>/", views.letter_detail, name="letter"),
     path("letters/<str:key>/original", views.letter_original, name="letter_original"),
+    path("report/", views.report, name="report"),
     path("api/", views.api_docs, name="api"),
     path("api/decisions/", views.api_decisions, name="api_decisions"),
     path("api/openapi.json", views.api_openapi, name="api_openapi"),

@@ -94,10 +94,7 @@ def _search(request: HttpRequest, found: selectors.Search, errors: dict) -> _Sho
     """The search region of the page (``decisions/_search.html``) for ``found`` (``errors``:
     those of the parameters saying how to show it)."""
     found.errors.update(errors)
-    toggle = Toggles(request.GET)
-    for facet in found.facets:
-        for value in facet.values:
-            value.url = toggle(facet.name, value.value)
+    _link_facets(request.GET, found)
     params = request.GET
     view = params.get("view") or "cards"
     if view not in VIEWS:
@@ -138,7 +135,58 @@ def _panel(params: QueryDict, found: selectors.Search) -> dict:
         "trend": trend,
         "trend_chart": charts.trend(trend.groups),
         "trend_rows": [(g, group_url(params, trend.by, g.value)) for g in trend.groups],
+        "report_url": reverse("decisions:report")
+        + with_param(_params_only(params, *selectors.PRESENTATION)),
     }
+
+
+@require_GET
+def report(request: HttpRequest) -> HttpResponse:
+    """``/report/``: the annual report's tables for any search (a year is ``decision_year``)."""
+    shown = selectors.search_shown(
+        request.GET,
+        "report",
+        lambda found: _report(request, found),
+        breakdowns=selectors.REPORT_BREAKDOWNS,
+    )
+    return HttpResponse(shown.content, status=shown.status)
+
+
+def _report(request: HttpRequest, found: selectors.Search) -> _Shown:
+    params = _params_only(request.GET, *selectors.PRESENTATION)
+    _link_facets(params, found)
+    home = reverse("decisions:home")
+    tables = []
+    for name, breakdown in found.breakdowns.items():
+        total = sum(g.rate.decisions for g in breakdown.groups) if name == "drug_class" else None
+        base = (total or found.count) or 1
+        rows = [
+            (g, home + group_url(params, breakdown.by, g.value), f"{g.rate.decisions / base:.1%}")
+            for g in breakdown.groups
+        ]
+        tables.append((name, breakdown, rows))
+    context = {
+        "search": found,
+        "tables": tables,
+        "active": _active_filters(found) if not found.errors else [],
+        "search_url": home + with_param(params),
+        "year_links": [
+            (v, reverse("decisions:report") + with_param(params, decision_year=v.value))
+            for f in found.facets
+            if f.name == "decision_year"
+            for v in f.values
+        ],
+    }
+    html = render_to_string("decisions/report.html", context, request)
+    return _Shown(400 if found.errors else 200, html)
+
+
+def _params_only(params: QueryDict, *dropped: str) -> QueryDict:
+    """``params`` without those saying how to show a page (the report shows its own way)."""
+    kept = params.copy()
+    for name in dropped:
+        kept.pop(name, None)
+    return kept
 
 
 def group_url(params: QueryDict, by: str, value: str) -> str:
@@ -149,6 +197,14 @@ def group_url(params: QueryDict, by: str, value: str) -> str:
         guideline, page = value.split(":")
         return with_param(params, guideline=guideline, cited_page=page, source="maximus", page=None)
     return with_param(params, page=None, **{by: value})
+
+
+def _link_facets(params: QueryDict, found: selectors.Search) -> None:
+    """Give each facet value the link that toggles it in the search."""
+    toggle = Toggles(params)
+    for facet in found.facets:
+        for value in facet.values:
+            value.url = toggle(facet.name, value.value)
 
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:

@@ -158,6 +158,7 @@ def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
         "/?outcome=maybe",  # the error page
         "/?view=table&outcome=upheld",  # the table, and what the outcomes mean
         "/?by=treatment&trend=injury_year",  # the outcome panel, open
+        "/report/",
         "/letters/{letter}/",
     ],
 )

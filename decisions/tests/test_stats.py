@@ -96,3 +96,39 @@ def test_a_bad_breakdown_is_a_400_that_says_what_to_use(client, sample_letters):
         response = client.get("/", {name: value})
         assert response.status_code == 400
         assert "Unknown" in response.content.decode() and value in response.content.decode()
+
+
+# --- the report page -------------------------------------------------------------------------
+
+
+def report_rows(content: str, table: str) -> dict[str, tuple[int, int, str]]:
+    section = content.split(f'id="report-{table}"')[1].split("</section>")[0]
+    return panel_rows(section)
+
+
+def test_the_report_of_a_year_counts_what_the_database_counts(client, db):
+    inputs = [services.LetterInput(n, t) for n, t in lettergen.letters(120, seed=9, header=True)]
+    list(services.letters_ingest(letters=inputs))
+    year = DecisionItem.objects.values_list("determination__decision_year", flat=True).first()
+    items = DecisionItem.objects.filter(determination__decision_year=year)
+    response = client.get("/report/", {"decision_year": year})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f"IMR decisions report: {year}" in content
+    k = items.filter(outcome="overturned").count()
+    assert f"{k} of {items.count()} overturned" in content
+    for label, (n, overturned, _, url) in report_rows(content, "category").items():
+        of = items.filter(treatments__category__in=[_category_of(label)]).distinct()
+        assert (n, overturned) == (of.count(), of.filter(outcome="overturned").count()), label
+        assert (
+            json.loads(client.get("/api/decisions/" + html.unescape(url)[1:]).content)["count"] == n
+        )  # each number links to the decisions behind it
+    drugs = report_rows(content, "drug_class")
+    assert sum(n for n, *_ in drugs.values()) == items.exclude(drug_class="").count()
+    assert client.get("/report/", {"decision_year": "soon"}).status_code == 400
+
+
+def _category_of(label: str) -> str:
+    from decisions.models import Category
+
+    return next(value for value, text in Category.choices if text == label)

@@ -223,6 +223,26 @@ def test_facet_counts_follow_the_other_filters_but_not_their_own(client, sample_
     assert selected == ["overturned"]
 
 
+def test_a_chosen_value_that_finds_nothing_keeps_its_label(client, sample_letters):
+    # The massage therapy decision was overturned: "upheld" and it find nothing together.
+    query = "treatment=massage_therapy&outcome=upheld&guideline=acr&injury_year=2011"
+    _, data = api(client, query)
+    assert data["count"] == 0
+    chosen = {
+        name: [(v["value"], v["label"], v["count"]) for v in values if v["selected"]]
+        for name, values in data["facets"].items()
+    }
+    assert chosen["treatment"] == [("massage_therapy", "Massage therapy", 0)]
+    assert chosen["outcome"] == [("upheld", "Upheld", 0)]
+    assert chosen["guideline"] == [("acr", "American College of Radiology (ACR)", 0)]
+    assert chosen["injury_year"] == [("2011", "2011", 0)]
+    content = client.get(f"{HOME}?{query}").content.decode()
+    assert "massage_therapy</span>" not in content  # the facet list
+    assert '<span class="label">Massage therapy</span>' in content
+    assert re.search(r"Treatment: Massage therapy\s*<span", content)  # its chip
+    assert re.search(r"Outcome: Upheld\s*<span", content)
+
+
 def test_citation_facets_count_only_citations_meeting_the_other_citation_filters(
     client, sample_letters
 ):

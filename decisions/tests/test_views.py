@@ -479,6 +479,28 @@ def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sam
         assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
 
 
+def test_a_snippet_has_an_ellipsis_only_where_the_rationale_was_cut(client, db):
+    filler = " ".join(f"word{n}" for n in range(60))
+    rationales = {
+        "short": ("Zygomatic arch films are not indicated.", "", ""),
+        "middle": (f"{filler} The zygomatic arch films are not indicated. {filler}", "… ", " …"),
+        "start": (f"Zygomatic arch films are not indicated. {filler}", "", " …"),
+        "end": (f"{filler} Zygomatic arch films are not indicated.", "… ", ""),
+    }
+    for request, (rationale, _, _) in rationales.items():
+        DecisionItemFactory(request=request, rationale=rationale)
+    content = client.get(HOME, {"q": "zygomatic"}).content.decode()
+    _, data = api(client, "q=zygomatic")
+    api_snippets = {r["request"]: r["snippet"] for r in data["results"]}
+    for request, (_, lead, trail) in rationales.items():
+        shown = re.search(rf">{request}</a>.*?<p class=\"snippet\">(.*?)</p>", content, re.S)[1]
+        for snippet in (shown, api_snippets[request]):
+            assert "<mark>" in snippet
+            assert snippet.startswith("…") == bool(lead), (request, snippet)
+            assert snippet.endswith("…") == bool(trail), (request, snippet)
+            assert not re.search(r"…\s*…", snippet), (request, snippet)
+
+
 # --- the API page -------------------------------------------------------------------------
 
 API_PAGE = reverse("decisions:api")

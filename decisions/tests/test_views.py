@@ -14,10 +14,10 @@ from django.http import QueryDict
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 
 from decisions import api_schema, services, views
-from decisions.models import DecisionItem, Determination
+from decisions.models import CitedChapter, DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
 
@@ -584,6 +584,17 @@ def test_letter_page_links_each_cited_page_to_its_decisions(client, sample_lette
     assert 'href="/?guideline=mtus_chronic_pain&amp;cited_page=122"' in content
     assert client.get("/", {"guideline": "mtus_chronic_pain", "cited_page": 122}).status_code == 200
     assert count(client, "guideline=mtus_chronic_pain&cited_page=122") == 1
+
+
+def test_letter_page_names_a_cited_chapter_once(client, sample_letters):
+    one = GuidelineCitationFactory(item__position=1)
+    CitedChapter.objects.create(citation=one, chapter=12)
+    text = " ".join(strip_tags(client.get(one.item.get_absolute_url()).content.decode()).split())
+    assert "· Chapter 12 ·" in text
+    many = Determination.objects.get(pk=sample_letters[3].determination_id)  # ACOEM 3, 5 and 12
+    text = " ".join(strip_tags(client.get(many.get_absolute_url()).content.decode()).split())
+    assert "· Chapters 3, 5, 12 ·" in text
+    assert not re.search(r"chapters? chapter", text, re.I)
 
 
 def test_unknown_letter_is_a_404(client):

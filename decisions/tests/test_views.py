@@ -586,6 +586,17 @@ def test_letter_page_links_each_cited_page_to_its_decisions(client, sample_lette
     assert count(client, "guideline=mtus_chronic_pain&cited_page=122") == 1
 
 
+def test_each_cited_page_link_finds_the_page_it_names(client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)  # 002: "98-99"
+    content = client.get(letter.get_absolute_url()).content.decode()
+    links = re.findall(r'<a href="/\?([^"]*cited_page=[^"]*)"[^>]*>([^<]*)</a>', content)
+    assert links
+    for query, text in links:
+        assert text == QueryDict(query.replace("&amp;", "&"))["cited_page"]  # "99" finds 99
+    assert re.search(r">98</a>-<a [^>]*>99</a>", content)  # the range still reads 98-99
+    assert count(client, "guideline=mtus_chronic_pain&cited_page=99") == 3  # 98-99 and 99
+
+
 def test_letter_page_names_a_cited_chapter_once(client, sample_letters):
     one = GuidelineCitationFactory(item__position=1)
     CitedChapter.objects.create(citation=one, chapter=12)

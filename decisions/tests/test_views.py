@@ -7,6 +7,7 @@ Expected counts come from the five sample letters (fixtures/letters, labelled in
 import html
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -448,6 +449,15 @@ def test_decisions_whose_request_matches_come_first(client, sample_letters):
     in_request = [("therapy" in r) for r in requests]
     assert in_request == sorted(in_request, reverse=True)  # all True before any False
     assert any(in_request)
+
+
+def test_the_search_box_example_finds_decisions_in_the_sample_letters(client, sample_letters):
+    content = client.get(HOME).content.decode()
+    box = re.search(r'<input id="q"[^>]*>', content)[0]
+    placeholder = html.unescape(re.search(r"placeholder=(['\"])(.*?)\1", box)[2])
+    example = placeholder.removeprefix("e.g. ")
+    assert example != placeholder  # offered as an example
+    assert count(client, urlencode({"q": example})) > 0
 
 
 def test_a_query_of_common_words_only_is_no_text_search_and_says_so(client, sample_letters):

@@ -160,6 +160,7 @@ def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
         "/?by=treatment&trend=injury_year",  # the outcome panel, open
         "/report/",
         "/letters/{letter}/",
+        "/letters/999999/",  # the site's page not found
     ],
 )
 def test_pages_pass_an_accessibility_audit(live_server, page, phone_page, sample_letters, path):

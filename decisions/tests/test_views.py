@@ -622,6 +622,34 @@ def test_unknown_letter_is_a_404(client):
     assert client.get(reverse("decisions:letter", args=[999999])).status_code == 404
 
 
+def assert_site_page(response, status, heading):
+    content = response.content.decode()
+    assert response.status_code == status
+    assert '<a class="brand" href="/">IMR decisions</a>' in content  # the site's own page
+    assert f"<h1>{heading}</h1>" in content
+    assert f'href="{HOME}">Search the decisions</a>' in content  # and a way on
+
+
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("url", ["/no/such/page/", reverse("decisions:letter", args=[999999])])
+def test_a_page_not_found_is_the_sites_own_with_a_way_back(client, url):
+    response = client.get(url)
+    assert_site_page(response, 404, "Page not found")
+    assert url in response.content.decode()  # says which address
+
+
+@override_settings(DEBUG=False)
+def test_a_server_error_is_the_sites_own_page(client, monkeypatch):
+    def fail(pk):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(views.selectors, "letter_with_items", fail)
+    client.raise_request_exception = False
+    response = client.get(reverse("decisions:letter", args=[1]))
+    assert_site_page(response, 500, "Something went wrong")
+    assert "the database went away" not in response.content.decode()
+
+
 @pytest.mark.skipif(
     connection.vendor != "sqlite", reason="SQLite keeps its search index by triggers"
 )

@@ -267,11 +267,15 @@ def letter_detail(request: HttpRequest, key: str) -> HttpResponse:
     letter_anchors = {
         k.replace(".", "_"): v for k, v in anchors.items() if not k.startswith("items[")
     }
-    return render(
-        request,
-        "decisions/letter.html",
-        {"letter": letter, "items": items, "letter_text": text, "anchors": letter_anchors},
-    )
+    rows = [letter, *items, *(c for item in items for c in item.citations.all())]
+    context = {
+        "letter": letter,
+        "items": items,
+        "letter_text": text,
+        "anchors": letter_anchors,
+        "any_corrected": any(row.corrected_fields for row in rows),  # says what (corrected) is
+    }
+    return render(request, "decisions/letter.html", context)
 
 
 @require_GET

@@ -607,6 +607,29 @@ def test_each_cited_page_link_finds_the_page_it_names(client, sample_letters):
     assert count(client, "guideline=mtus_chronic_pain&cited_page=99") == 3  # 98-99 and 99
 
 
+def test_letter_page_marks_each_field_a_person_corrected(client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)  # 002: two items
+    item = letter.items.get(position=2)
+    citation = item.citations.first()
+    services.correction_record(obj=letter, changes={"patient_age": (45, 46)})
+    services.correction_record(obj=item, changes={"outcome": ("upheld", "overturned")})
+    services.correction_record(obj=citation, changes={"section": (citation.section, "Trigger")})
+    content = client.get(letter.get_absolute_url()).content.decode()
+
+    def fact(label, within=content):
+        return re.search(rf"<dt>{label}</dt>\s*<dd>(.*?)</dd>", within, re.S)[1]
+
+    marker = re.compile(r'<span class="corrected"\s+title="Corrected by staff[^"]*">\(corrected\)')
+    assert marker.search(fact("Patient age"))
+    assert not marker.search(fact("Patient sex"))
+    first, second = re.findall(r'<article class="item".*?</article>', content, re.S)
+    assert marker.search(re.search(r"<h3.*?</h3>", second, re.S)[0])  # beside its outcome
+    assert marker.search(re.search(r'<ul class="citations">.*?</ul>', second, re.S)[0])
+    assert not marker.search(first)
+    assert len(marker.findall(content)) == 3
+    assert "“(corrected)”: a staff member set this value" in content  # what the marker means
+
+
 def test_letter_page_names_a_cited_chapter_once(client, sample_letters):
     one = GuidelineCitationFactory(item__position=1)
     CitedChapter.objects.create(citation=one, chapter=12)

@@ -174,3 +174,37 @@ def test_pages_pass_an_accessibility_audit(live_server, page, phone_page, sample
             (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]])
             for v in violations
         ]
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    r, g, b = (int(n) / 255 for n in re.findall(r"\d+", css)[:3])
+    return r, g, b
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def test_outcome_colours_take_no_side(live_server, page, sample_letters):
+    import colorsys
+
+    page.goto(live_server.url + "/")
+    shown = {}
+    for outcome in ("upheld", "overturned"):
+        badge = page.locator(f".result .badge-{outcome}").first
+        background, text = badge.evaluate(
+            "el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]"
+        )
+        hue = colorsys.rgb_to_hsv(*_rgb(background))[0] * 360
+        # Neither red (a loss, a warning) nor green (a win, all clear).
+        assert 20 < hue < 80 or 160 < hue < 340, (outcome, background, hue)
+        shown[outcome] = _luminance(_rgb(background))
+        assert _contrast(shown[outcome], _luminance(_rgb(text))) >= 4.5  # WCAG AA
+    # Of equal weight: neither stands out from the other.
+    assert _contrast(shown["upheld"], shown["overturned"]) < 1.1

@@ -243,7 +243,7 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
         "created_at",
         "updated_at",
     ]
-    filter_horizontal = ["reviewer_states", "reviewer_specialties"]
+    filter_vertical = ["reviewer_states", "reviewer_specialties"]
     inlines = [DecisionItemInline, CorrectionInline]
     actions = ["mark_reviewed"]
     fieldsets = [

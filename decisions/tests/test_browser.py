@@ -208,3 +208,50 @@ def test_outcome_colours_take_no_side(live_server, page, sample_letters):
         assert _contrast(shown[outcome], _luminance(_rgb(text))) >= 4.5  # WCAG AA
     # Of equal weight: neither stands out from the other.
     assert _contrast(shown["upheld"], shown["overturned"]) < 1.1
+
+
+# --- the staff admin ---------------------------------------------------------------------------
+
+# Whether a person sees the element: scrolled to as a reader scrolls the page (never sideways
+# inside a box that clips it), then hit-tested at its centre.
+IN_SIGHT = """el => {
+    const box = el.getBoundingClientRect();
+    window.scrollBy(0, box.top + box.height / 2 - window.innerHeight / 2);
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (r.width === 0 || x < 0 || x > document.documentElement.clientWidth) return false;
+    const hit = document.elementFromPoint(x, y);
+    return hit !== null && (el.contains(hit) || hit === el.closest("select"));
+}"""
+
+
+@pytest.fixture
+def staff_page(live_server, browser, django_user_model):
+    """A 1280x800 page (a laptop) logged in to the admin as a superuser."""
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "a-long-passphrase")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + "/admin/login/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    yield page
+    context.close()
+
+
+def test_a_letters_chosen_reviewer_states_and_specialties_are_in_sight(
+    live_server, staff_page, sample_letters, expect
+):
+    from decisions.models import Determination
+
+    letter = Determination.objects.get(pk=sample_letters[0].determination_id)
+    staff_page.goto(f"{live_server.url}/admin/decisions/determination/{letter.pk}/change/")
+    for field, chosen in [
+        ("reviewer_states", letter.reviewer_states.all()),
+        ("reviewer_specialties", letter.reviewer_specialties.all()),
+    ]:
+        options = staff_page.locator(f"#id_{field}_to option")
+        expect(options).to_have_text([term.label for term in chosen])
+        for option in options.all():
+            assert option.evaluate(IN_SIGHT), (field, option.text_content())

@@ -255,3 +255,32 @@ def test_a_letters_chosen_reviewer_states_and_specialties_are_in_sight(
         expect(options).to_have_text([term.label for term in chosen])
         for option in options.all():
             assert option.evaluate(IN_SIGHT), (field, option.text_content())
+
+
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [
+        ("determination/", "#result_list"),
+        ("lettertoreview/", "#result_list"),
+        ("decisionitem/", "#result_list"),
+        ("guidelinecitation/", "#result_list"),  # long item names and sections
+        ("correction/", "#result_list"),
+        ("decisionitem/{item}/change/", ".inline-related.tabular table"),  # its citations
+        ("determination/{letter}/change/", ".inline-related.tabular table"),  # its corrections
+    ],
+)
+def test_every_column_of_an_admin_table_is_in_sight_at_1280_px(
+    live_server, staff_page, sample_letters, path, table
+):
+    from decisions import services
+    from decisions.models import DecisionItem
+
+    item = DecisionItem.objects.get(request="MRI of the Lumbar Spine")
+    services.correction_record(obj=item, changes={"outcome": ("overturned", "upheld")})
+    url = f"{live_server.url}/admin/decisions/" + path.format(
+        item=item.pk, letter=item.determination_id
+    )
+    staff_page.goto(url)
+    last_column = staff_page.locator(f"{table} thead th:last-child")
+    assert last_column.evaluate(IN_SIGHT), last_column.text_content()
+    assert staff_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

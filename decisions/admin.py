@@ -243,7 +243,7 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
         "created_at",
         "updated_at",
     ]
-    filter_horizontal = ["reviewer_states", "reviewer_specialties"]
+    filter_vertical = ["reviewer_states", "reviewer_specialties"]
     inlines = [DecisionItemInline, CorrectionInline]
     actions = ["mark_reviewed"]
     fieldsets = [
@@ -328,11 +328,13 @@ class DeterminationAdmin(CorrectionLoggingAdmin):
             review_url = reverse(
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_review", args=[letter.pk]
             )
+            # The banner and its button only on a letter in the review queue (LetterToReview).
+            waiting = Determination.objects.to_review().filter(pk=letter.pk).exists()
             extra_context = {
                 **(extra_context or {}),
                 "letter_text": text,
                 "review_url": review_url
-                if self.has_review_permission(request) and not letter.reviewed_at
+                if self.has_review_permission(request) and waiting
                 else None,
             }
         return super().change_view(request, object_id, form_url, extra_context)

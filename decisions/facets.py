@@ -177,18 +177,27 @@ FACETS: dict[str, tuple[str, Callable[[DecisionFilter, str], Rows], str]] = {
 
 
 def _selected_values(cleaned: dict, name: str) -> set[str]:
-    value = cleaned.get(name) or []
-    return {str(getattr(v, "slug", v)) for v in value}
+    return set(_selected_labels(cleaned, name))
+
+
+def _selected_labels(cleaned: dict, name: str) -> dict[str, str]:
+    """The chosen values of facet ``name``, each with its label: a term's own, or its choice's."""
+    labels = FIXED_LABELS.get(name, {})
+    return {
+        str(getattr(v, "slug", v)): getattr(v, "label", None) or labels.get(str(v), str(v))
+        for v in cleaned.get(name) or []
+    }
 
 
 def _assemble(cleaned: dict, counted: dict[str, Rows]) -> list[Facet]:
     """Facets in their fixed order, each value with its count, chosen values marked."""
     facets = []
     for name, (label, _, order) in FACETS.items():
-        selected = _selected_values(cleaned, name)
+        selected = _selected_labels(cleaned, name)
         values = [FacetValue(str(v), lbl, n, str(v) in selected) for v, lbl, n in counted[name]]
         shown = {v.value for v in values}
-        values += [FacetValue(v, v, 0, True) for v in sorted(selected - shown)]  # still removable
+        # A chosen value the other filters leave no decision for: still shown, and removable.
+        values += [FacetValue(v, selected[v], 0, True) for v in sorted(selected.keys() - shown)]
         if order == "count":
             values.sort(key=lambda v: (-v.count, v.label.lower()))
         elif order == "value_desc":

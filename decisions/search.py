@@ -161,10 +161,14 @@ COMMON_WORDS = frozenset(
 )
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use marks around a match, made <mark> after escaping
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+# Between two passages of a snippet, and at either end where the text goes on.
+_ELLIPSIS = " … "
 _HEADLINE = (
     f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxFragments=2, MaxWords=28, MinWords=10, "
-    'FragmentDelimiter=" … "'
+    f'FragmentDelimiter="{_ELLIPSIS}"'
 )
+# How much of each end of the text tells whether a passage reached it (a passage is 28 words).
+_EDGE = 1000
 
 
 @dataclass(frozen=True)
@@ -456,18 +460,39 @@ def _snippets(
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"SELECT id, ts_headline('english', {text}, websearch_to_tsquery('english', %s),"
-                f" %s) FROM {table} WHERE id = ANY(%s)",
-                [query.engine_query, _HEADLINE, ids],
+                f" %s), left({text}, %s), right({text}, %s) FROM {table} WHERE id = ANY(%s)",
+                [query.engine_query, _HEADLINE, _EDGE, _EDGE, ids],
             )
+            rows = [(pk, _cut_marked(*row)) for pk, *row in cursor.fetchall()]
         else:
+            # FTS5 puts the ellipsis at an end itself, only where it cut the text.
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(
-                f"SELECT rowid, snippet({table}_fts, {column}, %s, %s, ' … ', 28) "
+                f"SELECT rowid, snippet({table}_fts, {column}, %s, %s, %s, 28) "
                 f"FROM {table}_fts WHERE {table}_fts MATCH %s AND rowid IN ({marks})",
-                [_OPEN, _CLOSE, query.engine_query, *ids],
+                [_OPEN, _CLOSE, _ELLIPSIS, query.engine_query, *ids],
             )
-        rows = cursor.fetchall()
+            rows = cursor.fetchall()
     return {pk: _marked(text) for pk, text in rows if text and _OPEN in text}
+
+
+def _cut_marked(headline: str, head: str, tail: str) -> str:
+    """``headline`` (ts_headline's passages) with an ellipsis at an end where the text goes on
+    beyond it, as FTS5's snippet() gives them; ``head`` and ``tail`` are the text's two ends."""
+    # An item's text joins its rationale and citations with the ellipsis: a passage may end on it.
+    headline = headline.strip(_ELLIPSIS)
+    passages = [words for p in headline.split(_ELLIPSIS.strip()) if (words := _words(p))]
+    if not passages:
+        return headline
+    first, last = passages[0], passages[-1]
+    lead = "" if _words(head)[: len(first)] == first else _ELLIPSIS
+    trail = "" if _words(tail)[-len(last) :] == last else _ELLIPSIS
+    return lead + headline + trail
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` as ts_headline keeps them (it drops HTML tags)."""
+    return re.findall(r"\w+", re.sub(r"<[^>]*>", " ", text))
 
 
 # SQLite keeps the FTS5 table in step with letters through triggers (made first by migration

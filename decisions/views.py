@@ -254,19 +254,28 @@ def letter_detail(request: HttpRequest, key: str) -> HttpResponse:
         for c in item.citations.all():
             c.anchor = item.anchors.get(f"citations_{c.source}_{c.guideline_id}")
             c.search_url = guideline_page_url(c.guideline_id)
+            # Each end of a range links to its own page ("98-99": 98 and 99), so a link finds
+            # the decisions citing the page it names (the search takes one page).
             c.cited_pages = [
-                (r, guideline_page_url(c.guideline_id, r.first_page))
+                [
+                    (page, guideline_page_url(c.guideline_id, page))
+                    for page in dict.fromkeys((r.first_page, r.last_page))
+                ]
                 for r in c.page_ranges.all()
                 if not r.derived
             ]
     letter_anchors = {
         k.replace(".", "_"): v for k, v in anchors.items() if not k.startswith("items[")
     }
-    return render(
-        request,
-        "decisions/letter.html",
-        {"letter": letter, "items": items, "letter_text": text, "anchors": letter_anchors},
-    )
+    rows = [letter, *items, *(c for item in items for c in item.citations.all())]
+    context = {
+        "letter": letter,
+        "items": items,
+        "letter_text": text,
+        "anchors": letter_anchors,
+        "any_corrected": any(row.corrected_fields for row in rows),  # says what (corrected) is
+    }
+    return render(request, "decisions/letter.html", context)
 
 
 @require_GET

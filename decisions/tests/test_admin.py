@@ -292,6 +292,16 @@ def test_review_queue_lists_letters_to_check_and_drops_them_once_reviewed(
     assert f"Letters to review ({len(to_review) - 1})" in index
 
 
+def test_only_a_letter_waiting_for_review_offers_mark_reviewed(staff_client, sample_letters):
+    to_review = set(Determination.objects.to_review().values_list("pk", flat=True))
+    assert 0 < len(to_review) < len(sample_letters)  # some letters warned or inferred, some not
+    for outcome in sample_letters:
+        pk = outcome.determination_id
+        page = staff_client.get(admin_url(Determination, "change", pk)).content.decode()
+        for banner in ("warned or inferred something", "Mark reviewed</button>"):
+            assert (banner in page) == (pk in to_review), (outcome.determination_id, banner)
+
+
 @pytest.fixture
 def editor_client(client, django_user_model):
     user = django_user_model.objects.create_user("editor", password="pw", is_staff=True)

@@ -160,6 +160,7 @@ def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
         "/?by=treatment&trend=injury_year",  # the outcome panel, open
         "/report/",
         "/letters/{letter}/",
+        "/letters/999999/",  # the site's page not found
     ],
 )
 def test_pages_pass_an_accessibility_audit(live_server, page, phone_page, sample_letters, path):
@@ -173,3 +174,113 @@ def test_pages_pass_an_accessibility_audit(live_server, page, phone_page, sample
             (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"][:3]])
             for v in violations
         ]
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    r, g, b = (int(n) / 255 for n in re.findall(r"\d+", css)[:3])
+    return r, g, b
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def test_outcome_colours_take_no_side(live_server, page, sample_letters):
+    import colorsys
+
+    page.goto(live_server.url + "/")
+    shown = {}
+    for outcome in ("upheld", "overturned"):
+        badge = page.locator(f".result .badge-{outcome}").first
+        background, text = badge.evaluate(
+            "el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]"
+        )
+        hue = colorsys.rgb_to_hsv(*_rgb(background))[0] * 360
+        # Neither red (a loss, a warning) nor green (a win, all clear).
+        assert 20 < hue < 80 or 160 < hue < 340, (outcome, background, hue)
+        shown[outcome] = _luminance(_rgb(background))
+        assert _contrast(shown[outcome], _luminance(_rgb(text))) >= 4.5  # WCAG AA
+    # Of equal weight: neither stands out from the other.
+    assert _contrast(shown["upheld"], shown["overturned"]) < 1.1
+
+
+# --- the staff admin ---------------------------------------------------------------------------
+
+# Whether a person sees the element: scrolled to as a reader scrolls the page (never sideways
+# inside a box that clips it), then hit-tested at its centre.
+IN_SIGHT = """el => {
+    const box = el.getBoundingClientRect();
+    window.scrollBy(0, box.top + box.height / 2 - window.innerHeight / 2);
+    const r = el.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (r.width === 0 || x < 0 || x > document.documentElement.clientWidth) return false;
+    const hit = document.elementFromPoint(x, y);
+    return hit !== null && (el.contains(hit) || hit === el.closest("select"));
+}"""
+
+
+@pytest.fixture
+def staff_page(live_server, browser, django_user_model):
+    """A 1280x800 page (a laptop) logged in to the admin as a superuser."""
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "a-long-passphrase")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + "/admin/login/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    yield page
+    context.close()
+
+
+def test_a_letters_chosen_reviewer_states_and_specialties_are_in_sight(
+    live_server, staff_page, sample_letters, expect
+):
+    from decisions.models import Determination
+
+    letter = Determination.objects.get(pk=sample_letters[0].determination_id)
+    staff_page.goto(f"{live_server.url}/admin/decisions/determination/{letter.pk}/change/")
+    for field, chosen in [
+        ("reviewer_states", letter.reviewer_states.all()),
+        ("reviewer_specialties", letter.reviewer_specialties.all()),
+    ]:
+        options = staff_page.locator(f"#id_{field}_to option")
+        expect(options).to_have_text([term.label for term in chosen])
+        for option in options.all():
+            assert option.evaluate(IN_SIGHT), (field, option.text_content())
+
+
+@pytest.mark.parametrize(
+    ("path", "table"),
+    [
+        ("determination/", "#result_list"),
+        ("lettertoreview/", "#result_list"),
+        ("decisionitem/", "#result_list"),
+        ("guidelinecitation/", "#result_list"),  # long item names and sections
+        ("correction/", "#result_list"),
+        ("decisionitem/{item}/change/", ".inline-related.tabular table"),  # its citations
+        ("determination/{letter}/change/", ".inline-related.tabular table"),  # its corrections
+    ],
+)
+def test_every_column_of_an_admin_table_is_in_sight_at_1280_px(
+    live_server, staff_page, sample_letters, path, table
+):
+    from decisions import services
+    from decisions.models import DecisionItem
+
+    item = DecisionItem.objects.get(request="MRI of the Lumbar Spine")
+    services.correction_record(obj=item, changes={"outcome": ("overturned", "upheld")})
+    url = f"{live_server.url}/admin/decisions/" + path.format(
+        item=item.pk, letter=item.determination_id
+    )
+    staff_page.goto(url)
+    last_column = staff_page.locator(f"{table} thead th:last-child")
+    assert last_column.evaluate(IN_SIGHT), last_column.text_content()
+    assert staff_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -7,6 +7,7 @@ Expected counts come from the five sample letters (fixtures/letters, labelled in
 import html
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -14,10 +15,10 @@ from django.http import QueryDict
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 
 from decisions import api_schema, services, views
-from decisions.models import DecisionItem, Determination
+from decisions.models import CitedChapter, DecisionItem, Determination
 
 from .factories import DecisionItemFactory, GuidelineCitationFactory
 
@@ -221,6 +222,26 @@ def test_facet_counts_follow_the_other_filters_but_not_their_own(client, sample_
     assert facet(data, "treatment") == {"physical_therapy": 1, "mri": 1, "massage_therapy": 1}
     selected = [v["value"] for v in data["facets"]["outcome"] if v["selected"]]
     assert selected == ["overturned"]
+
+
+def test_a_chosen_value_that_finds_nothing_keeps_its_label(client, sample_letters):
+    # The massage therapy decision was overturned: "upheld" and it find nothing together.
+    query = "treatment=massage_therapy&outcome=upheld&guideline=acr&injury_year=2011"
+    _, data = api(client, query)
+    assert data["count"] == 0
+    chosen = {
+        name: [(v["value"], v["label"], v["count"]) for v in values if v["selected"]]
+        for name, values in data["facets"].items()
+    }
+    assert chosen["treatment"] == [("massage_therapy", "Massage therapy", 0)]
+    assert chosen["outcome"] == [("upheld", "Upheld", 0)]
+    assert chosen["guideline"] == [("acr", "American College of Radiology (ACR)", 0)]
+    assert chosen["injury_year"] == [("2011", "2011", 0)]
+    content = client.get(f"{HOME}?{query}").content.decode()
+    assert "massage_therapy</span>" not in content  # the facet list
+    assert '<span class="label">Massage therapy</span>' in content
+    assert re.search(r"Treatment: Massage therapy\s*<span", content)  # its chip
+    assert re.search(r"Outcome: Upheld\s*<span", content)
 
 
 def test_citation_facets_count_only_citations_meeting_the_other_citation_filters(
@@ -430,6 +451,15 @@ def test_decisions_whose_request_matches_come_first(client, sample_letters):
     assert any(in_request)
 
 
+def test_the_search_box_example_finds_decisions_in_the_sample_letters(client, sample_letters):
+    content = client.get(HOME).content.decode()
+    box = re.search(r'<input id="q"[^>]*>', content)[0]
+    placeholder = html.unescape(re.search(r"placeholder=(['\"])(.*?)\1", box)[2])
+    example = placeholder.removeprefix("e.g. ")
+    assert example != placeholder  # offered as an example
+    assert count(client, urlencode({"q": example})) > 0
+
+
 def test_a_query_of_common_words_only_is_no_text_search_and_says_so(client, sample_letters):
     assert count(client, "q=the of and") == count(client, "") == 8
     content = client.get(HOME, {"q": "the of and"}).content.decode()
@@ -457,6 +487,28 @@ def test_snippets_mark_the_words_found_and_never_pass_markup_through(client, sam
         snippet = re.search(r'<p class="snippet">(.*?)</p>', content, re.S)[1]
         assert "<mark>addendum</mark>" in snippet
         assert "<script" not in snippet  # escaped (SQLite) or dropped by ts_headline (PostgreSQL)
+
+
+def test_a_snippet_has_an_ellipsis_only_where_the_rationale_was_cut(client, db):
+    filler = " ".join(f"word{n}" for n in range(60))
+    rationales = {
+        "short": ("Zygomatic arch films are not indicated.", "", ""),
+        "middle": (f"{filler} The zygomatic arch films are not indicated. {filler}", "… ", " …"),
+        "start": (f"Zygomatic arch films are not indicated. {filler}", "", " …"),
+        "end": (f"{filler} Zygomatic arch films are not indicated.", "… ", ""),
+    }
+    for request, (rationale, _, _) in rationales.items():
+        DecisionItemFactory(request=request, rationale=rationale)
+    content = client.get(HOME, {"q": "zygomatic"}).content.decode()
+    _, data = api(client, "q=zygomatic")
+    api_snippets = {r["request"]: r["snippet"] for r in data["results"]}
+    for request, (_, lead, trail) in rationales.items():
+        shown = re.search(rf">{request}</a>.*?<p class=\"snippet\">(.*?)</p>", content, re.S)[1]
+        for snippet in (shown, api_snippets[request]):
+            assert "<mark>" in snippet
+            assert snippet.startswith("…") == bool(lead), (request, snippet)
+            assert snippet.endswith("…") == bool(trail), (request, snippet)
+            assert not re.search(r"…\s*…", snippet), (request, snippet)
 
 
 # --- the API page -------------------------------------------------------------------------
@@ -544,8 +596,81 @@ def test_letter_page_links_each_cited_page_to_its_decisions(client, sample_lette
     assert count(client, "guideline=mtus_chronic_pain&cited_page=122") == 1
 
 
+def test_each_cited_page_link_finds_the_page_it_names(client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)  # 002: "98-99"
+    content = client.get(letter.get_absolute_url()).content.decode()
+    links = re.findall(r'<a href="/\?([^"]*cited_page=[^"]*)"[^>]*>([^<]*)</a>', content)
+    assert links
+    for query, text in links:
+        assert text == QueryDict(query.replace("&amp;", "&"))["cited_page"]  # "99" finds 99
+    assert re.search(r">98</a>-<a [^>]*>99</a>", content)  # the range still reads 98-99
+    assert count(client, "guideline=mtus_chronic_pain&cited_page=99") == 3  # 98-99 and 99
+
+
+def test_letter_page_marks_each_field_a_person_corrected(client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)  # 002: two items
+    item = letter.items.get(position=2)
+    citation = item.citations.first()
+    services.correction_record(obj=letter, changes={"patient_age": (45, 46)})
+    services.correction_record(obj=item, changes={"outcome": ("upheld", "overturned")})
+    services.correction_record(obj=citation, changes={"section": (citation.section, "Trigger")})
+    content = client.get(letter.get_absolute_url()).content.decode()
+
+    def fact(label, within=content):
+        return re.search(rf"<dt>{label}</dt>\s*<dd>(.*?)</dd>", within, re.S)[1]
+
+    marker = re.compile(r'<span class="corrected"\s+title="Corrected by staff[^"]*">\(corrected\)')
+    assert marker.search(fact("Patient age"))
+    assert not marker.search(fact("Patient sex"))
+    first, second = re.findall(r'<article class="item".*?</article>', content, re.S)
+    assert marker.search(re.search(r"<h3.*?</h3>", second, re.S)[0])  # beside its outcome
+    assert marker.search(re.search(r'<ul class="citations">.*?</ul>', second, re.S)[0])
+    assert not marker.search(first)
+    assert len(marker.findall(content)) == 3
+    assert "“(corrected)”: a staff member set this value" in content  # what the marker means
+
+
+def test_letter_page_names_a_cited_chapter_once(client, sample_letters):
+    one = GuidelineCitationFactory(item__position=1)
+    CitedChapter.objects.create(citation=one, chapter=12)
+    text = " ".join(strip_tags(client.get(one.item.get_absolute_url()).content.decode()).split())
+    assert "· Chapter 12 ·" in text
+    many = Determination.objects.get(pk=sample_letters[3].determination_id)  # ACOEM 3, 5 and 12
+    text = " ".join(strip_tags(client.get(many.get_absolute_url()).content.decode()).split())
+    assert "· Chapters 3, 5, 12 ·" in text
+    assert not re.search(r"chapters? chapter", text, re.I)
+
+
 def test_unknown_letter_is_a_404(client):
     assert client.get(reverse("decisions:letter", args=[999999])).status_code == 404
+
+
+def assert_site_page(response, status, heading):
+    content = response.content.decode()
+    assert response.status_code == status
+    assert '<a class="brand" href="/">IMR decisions</a>' in content  # the site's own page
+    assert f"<h1>{heading}</h1>" in content
+    assert f'href="{HOME}">Search the decisions</a>' in content  # and a way on
+
+
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("url", ["/no/such/page/", reverse("decisions:letter", args=[999999])])
+def test_a_page_not_found_is_the_sites_own_with_a_way_back(client, url):
+    response = client.get(url)
+    assert_site_page(response, 404, "Page not found")
+    assert url in response.content.decode()  # says which address
+
+
+@override_settings(DEBUG=False)
+def test_a_server_error_is_the_sites_own_page(client, monkeypatch):
+    def fail(pk):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(views.selectors, "letter_with_items", fail)
+    client.raise_request_exception = False
+    response = client.get(reverse("decisions:letter", args=[1]))
+    assert_site_page(response, 500, "Something went wrong")
+    assert "the database went away" not in response.content.decode()
 
 
 @pytest.mark.skipif(

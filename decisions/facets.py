@@ -262,6 +262,10 @@ class Selection:
             self.filters["citation"] = index.citing(self.guidelines, self.sides, self.page)
         self.found = self._all_but(None)
 
+    def found_but(self, name: str) -> BitMap:
+        """Items meeting every filter but facet ``name`` (what its counts are counted in)."""
+        return self._all_but(name)
+
     def _all_but(self, name: str | None) -> BitMap:
         """Items meeting every filter but ``name`` (the citation filters are one, "citation")."""
         chosen = [b for n, b in self.filters.items() if n != name]

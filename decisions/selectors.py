@@ -156,10 +156,12 @@ def decision_search(
                 first = _text_matches(index, found.query, request_only=True)
         selection = Selection(index, filterset.form.cleaned_data, matches)
         found.facets = selection.facets()
-        found.rate = stats.rate_of(index, selection.found)
+        # Rates are of the search without its outcome filter: of "overturned" alone, all are.
+        rated = selection.found_but("outcome")
+        found.rate = stats.rate_of(index, rated)
         for name, (by, order, limit) in (breakdowns or {}).items():
             groups = stats.breakdown(
-                index, selection.found, by, labels=FIXED_LABELS.get(by), order=order, limit=limit
+                index, rated, by, labels=FIXED_LABELS.get(by), order=order, limit=limit
             )
             found.breakdowns[name] = Breakdown(by, order, groups)
         sort = "newest" if found.sort == "relevance" else found.sort

@@ -132,3 +132,9 @@ def _category_of(label: str) -> str:
     from decisions.models import Category
 
     return next(value for value, text in Category.choices if text == label)
+
+
+def test_with_an_outcome_chosen_the_rate_is_of_the_other_filters(client, sample_letters):
+    content = client.get("/", {"outcome": "overturned"}).content.decode()
+    assert "3 of 8 overturned" in content  # not "3 of 3"
+    assert "Counted with every filter but the outcome." in content

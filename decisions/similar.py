@@ -299,7 +299,7 @@ WITH pair AS MATERIALIZED (
     JOIN decisions_decisionitem c ON c.id = p.candidate
 ),
 own AS MATERIALIZED (
-    SELECT i.id AS item, t.lexeme, cardinality(t.positions) AS tf,
+    SELECT i.id AS item, t.lexeme, coalesce(cardinality(t.positions), 1) AS tf,
         quoted.text AS quoted, quoted.text::tsquery AS q
     FROM decisions_decisionitem i
     CROSS JOIN LATERAL unnest(to_tsvector('english', i.rationale)) AS t
@@ -364,14 +364,14 @@ def _sqlite_ranks(pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], flo
             "WHERE id IN (SELECT value FROM json_each(%s))",
             [json.dumps(ids)],
         )
-        texts = {pk: _words(text) for pk, text in cursor.fetchall()}
+        words = {pk: Counter(_words(text)) for pk, text in cursor.fetchall()}
     by_item: dict[int, list[int]] = {}
     for item, candidate in pairs:
         by_item.setdefault(item, []).append(candidate)
     ranks = {}
     for item, candidates in by_item.items():
-        counts = {c: Counter(texts.get(c, ())) for c in candidates}
-        for c, score in _bm25(Counter(texts.get(item, ())), counts).items():
+        counts = {c: words.get(c, Counter()) for c in candidates}
+        for c, score in _bm25(words.get(item, Counter()), counts).items():
             ranks[(item, c)] = score
     return ranks
 

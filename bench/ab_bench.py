@@ -117,8 +117,8 @@ def main() -> None:
     parser.add_argument("--env-b", action="append", default=[], help="NAME=VALUE for B")
     args = parser.parse_args()
     db = database_from_arguments(args)
-    letters, items, letter_id = facts(db)
-    chosen = requests(letter_id, min(500, max(1, math.ceil(items / PAGE_SIZE))))
+    letters, items, letter_key = facts(db)
+    chosen = requests(letter_key, min(500, max(1, math.ceil(items / PAGE_SIZE))))
     if args.only:
         chosen = [r for r in chosen if re.search(args.only, r.name)]
     base = {**os.environ, **production_env(db)}

@@ -194,8 +194,8 @@ def main() -> None:
     if args.clients < 1 or args.workers < 1 or args.duration <= 0:
         sys.exit("--clients and --workers must be at least 1, --duration positive")
     db = database_from_arguments(args)
-    letters, items, letter_id = facts(db)
-    urls = requests(letter_id, min(500, max(1, math.ceil(items / PAGE_SIZE))))
+    letters, items, letter_key = facts(db)
+    urls = requests(letter_key, min(500, max(1, math.ceil(items / PAGE_SIZE))))
     if args.only:
         urls = [r for r in urls if re.search(args.only, r.name)]
     if not urls:

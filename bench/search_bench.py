@@ -75,7 +75,7 @@ class Request:
         return self.path + ("?" + urlencode(self.params) if self.params else "")
 
 
-def requests(letter_id: int, deep_page: int) -> list[Request]:
+def requests(letter_key: str, deep_page: int) -> list[Request]:
     """The fixed list. Slugs are values the generated letters have (checked by ``check``)."""
     home, api = "/", "/api/decisions/"
     return [
@@ -152,7 +152,7 @@ def requests(letter_id: int, deep_page: int) -> list[Request]:
             [("guideline", "mtus_chronic_pain"), ("cited_page", "99")],
         ),
         Request("API q=epidural&page=2", api, [("q", "epidural"), ("page", "2")]),
-        Request(f"letter page /letters/{letter_id}/", f"/letters/{letter_id}/"),
+        Request(f"letter page /letters/{letter_key}/", f"/letters/{letter_key}/"),
     ]
 
 
@@ -448,13 +448,14 @@ CHECKS = {  # parameter -> (table, column) holding its values
 }
 
 
-def facts(db: BenchDatabase) -> tuple[int, int, int]:
-    """(letters, items, a letter in the middle) of the benchmark database."""
+def facts(db: BenchDatabase) -> tuple[int, int, str]:
+    """(letters, items, the key of a letter in the middle) of the benchmark database: its page
+    is at its key (its numeric URL only redirects there)."""
     conn = db.connect()
     letters = conn.execute("SELECT count(*) FROM decisions_determination").fetchone()[0]
     items = conn.execute("SELECT count(*) FROM decisions_decisionitem").fetchone()[0]
     middle = conn.execute(
-        f"SELECT id FROM decisions_determination ORDER BY id LIMIT 1 OFFSET {letters // 2}"
+        f"SELECT key FROM decisions_determination ORDER BY id LIMIT 1 OFFSET {letters // 2}"
     ).fetchone()
     conn.close()
     if not middle:
@@ -614,9 +615,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     db = database_from_arguments(args)
-    letters, items, letter_id = facts(db)
+    letters, items, letter_key = facts(db)
     pages = max(1, math.ceil(items / PAGE_SIZE))
-    chosen = requests(letter_id, min(500, pages))
+    chosen = requests(letter_key, min(500, pages))
     if args.only:
         chosen = [r for r in chosen if re.search(args.only, r.name)]
     check(db, chosen)

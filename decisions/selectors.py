@@ -25,7 +25,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from pyroaring import BitMap
 
-from . import facet_index, search, stats
+from . import facet_index, search, similar, stats
 from .facets import FIXED_LABELS, Facet, Selection
 from .filters import DecisionFilter
 from .models import (
@@ -618,3 +618,30 @@ def letter_with_items(key: str) -> tuple[Determination, list[DecisionItem]] | No
         letter.items.prefetch_related("treatments", "body_regions", citations_prefetch("chapters"))
     )
     return letter, items
+
+
+def similar_decisions(
+    letter: Determination, items: list[DecisionItem]
+) -> dict[int, similar.Similar]:
+    """Each item's similar decisions in other letters and their rate (``decisions.similar``),
+    by item id, from the items as ``letter_with_items`` read them: three queries whatever their
+    number (the facet index's version, the text ranks, the rows shown)."""
+    subjects = [
+        similar.Subject(
+            item.pk,
+            treatments=tuple((t.slug, t.label) for t in item.treatments.all()),
+            drug=item.drug_id,
+            regions=tuple((r.slug, r.label) for r in item.body_regions.all()),
+            pages=tuple(
+                (c.guideline_id, c.guideline.label, page)
+                for c in item.citations.all()
+                if c.source == CitingSide.MAXIMUS
+                for r in c.page_ranges.all()
+                if not r.derived
+                for page in range(r.first_page, r.last_page + 1)
+            ),
+        )
+        for item in items
+    ]
+    with facet_index.current_index() as index:
+        return similar.for_subjects(index, subjects, letter.pk)

@@ -264,6 +264,9 @@ def letter_detail(request: HttpRequest, key: str) -> HttpResponse:
                 for r in c.page_ranges.all()
                 if not r.derived
             ]
+    similar = selectors.similar_decisions(letter, items)
+    for item in items:
+        item.similar = similar.get(item.pk)
     letter_anchors = {
         k.replace(".", "_"): v for k, v in anchors.items() if not k.startswith("items[")
     }

@@ -17,10 +17,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape, strip_tags
 
-from decisions import api_schema, services, views
+from decisions import api_schema, facet_index, services, views
 from decisions.models import CitedChapter, DecisionItem, Determination
 
-from .factories import DecisionItemFactory, GuidelineCitationFactory
+from .factories import (
+    BodyRegionFactory,
+    DecisionItemFactory,
+    GuidelineCitationFactory,
+    TreatmentFactory,
+)
 
 pytestmark = pytest.mark.django_db
 HOME = reverse("decisions:home")
@@ -641,6 +646,26 @@ def test_letter_page_names_a_cited_chapter_once(client, sample_letters):
     assert not re.search(r"chapters? chapter", text, re.I)
 
 
+def test_letter_page_lists_each_items_similar_decisions_and_their_rate(client, sample_letters):
+    letter = Determination.objects.get(pk=sample_letters[2].determination_id)  # 002
+    content = client.get(letter.get_absolute_url()).content.decode()
+    therapy, injection = content.split('id="item-2"')
+    # Physical therapy of the lumbar spine: five decisions of four other letters and this one;
+    # 004's, citing the same MTUS page, first.
+    assert (
+        "Of 5 decisions on the same treatment (this one included), 1 was overturned: "
+        "too few decisions to give a rate." in therapy
+    )
+    assert 'href="/?treatment=physical_therapy">List all 5</a>' in therapy
+    other = Determination.objects.get(pk=sample_letters[3].determination_id)
+    first = re.search(r'<ol class="similar-list">\s*<li>.*?<a href="([^"]+)">', therapy, re.S)
+    assert first[1] == f"{other.get_absolute_url()}#item-1"
+    assert "cites MTUS Chronic Pain Medical Treatment Guidelines p. 98 too" in therapy
+    assert count(client, "treatment=physical_therapy") == 5
+    # The trigger point injection is alone in its treatment.
+    assert "No decision in another letter is on the same treatment." in injection
+
+
 def test_unknown_letter_is_a_404(client):
     assert client.get(reverse("decisions:letter", args=[999999])).status_code == 404
 
@@ -714,12 +739,19 @@ def test_a_letter_page_takes_the_same_few_queries_for_one_item_or_many(client):
     many = GuidelineCitationFactory(item__position=1).item.determination
     for position in range(2, 9):
         GuidelineCitationFactory(item__determination=many, item__position=position)
+    for item in DecisionItem.objects.all():  # each item has similar decisions in the other letter
+        item.treatments.add(TreatmentFactory())
+        item.body_regions.add(BodyRegionFactory())
+    with facet_index.current_index():  # built, as a running site has it
+        pass
     few_queries, many_queries = queries_for(one), queries_for(many)
     assert len(few_queries) == len(many_queries)
     # The letter, its states, specialties, items, their treatments, regions, citations, pages and
     # chapters: each once. Counting the items again (the page says "8 disputed items") would be
-    # a query more.
-    assert len(many_queries) == 9, "\n".join(many_queries)
+    # a query more. Then the similar decisions of all items: the facet index's version, their
+    # text ranks and their rows.
+    assert len(many_queries) == 12, "\n".join(many_queries)
+    assert b"Similar decisions" in client.get(one.get_absolute_url()).content
 
 
 # --- the per-process cache of rendered searches --------------------------------------------------

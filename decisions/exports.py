@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -161,25 +160,31 @@ def csv_cell(value: object, separator: str = "; ") -> object:
     return value
 
 
+class _Lines(list):
+    """Where the csv writer writes: its lines, kept as they are (a ``StringIO`` would hold a
+    chunk of text at four bytes a character)."""
+
+    write = list.append
+
+    def taken(self) -> bytes:
+        """The lines written, encoded, and forgotten."""
+        data = "".join(self).encode()
+        self.clear()
+        return data
+
+
 def csv_pieces(chunks: Chunks, url_of: UrlOf) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # the excel dialect: RFC 4180's quoting and CRLF
+    lines = _Lines()
+    writer = csv.writer(lines)  # the excel dialect: RFC 4180's quoting and CRLF
     writer.writerow(COLUMNS)
-    yield "\ufeff".encode() + _taken(buffer)
+    yield "\ufeff".encode() + lines.taken()
     separators = [" | " if name in CITATION_COLUMNS else "; " for name in COLUMNS]
     for rows in chunks:
         for row in rows:
             values = record(row, url_of(row)).values()
             writer.writerow([csv_cell(v, sep) for v, sep in zip(values, separators, strict=True)])
-        yield _taken(buffer)
-
-
-def _taken(buffer: io.StringIO) -> bytes:
-    """What ``buffer`` holds, encoded, and the buffer emptied for the next piece."""
-    data = buffer.getvalue().encode()
-    buffer.seek(0)
-    buffer.truncate()
-    return data
+        del rows  # let go of this chunk before the next is read: one is held at a time
+        yield lines.taken()
 
 
 # Line breaks JSON leaves unescaped but some line readers split at (str.splitlines does).
@@ -196,7 +201,9 @@ def json_line(data: dict) -> str:
 
 def jsonl_pieces(chunks: Chunks, url_of: UrlOf) -> Iterator[bytes]:
     for rows in chunks:
-        yield "".join(json_line(record(row, url_of(row))) for row in rows).encode()
+        piece = "".join([json_line(record(row, url_of(row))) for row in rows]).encode()
+        del rows  # as in csv_pieces
+        yield piece
 
 
 FORMATS = {

@@ -316,6 +316,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         "parameters": api_schema.parameters(),
         "answer_tables": api_schema.field_tables(api_schema.SEARCH_PAGE),
         "error_tables": api_schema.field_tables(api_schema.ERROR),
+        "export_tables": api_schema.field_tables(api_schema.EXPORT_ROW),
         "examples": [run(title, query) for title, query in api_schema.EXAMPLES],
         "error_example": run("A value the search does not know", api_schema.ERROR_EXAMPLE),
         "page_size": selectors.PAGE_SIZE,

@@ -7,8 +7,10 @@ Counts and orders are checked against the API's own pages of the same search.
 import contextlib
 import csv
 import datetime as dt
+import html
 import io
 import json
+import re
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -287,6 +289,54 @@ def test_an_export_is_not_kept_in_the_cache_of_rendered_searches(client, sample_
     exported(client, "outcome=upheld", "csv")
     exported(client, "outcome=upheld", "jsonl")
     assert dict(selectors._shown.entries) == kept
+
+
+# --- the search page's link ------------------------------------------------------------------
+
+
+def download_links(content: str) -> dict[str, str]:
+    """The search page's download links: their text and where they go."""
+    found = re.findall(r'<a href="([^"]+)"\s+hx-boost="false"\s+download>([^<]+)</a>', content)
+    return {text: html.unescape(url) for url, text in found}
+
+
+def test_the_search_page_links_its_export_keeping_every_parameter_but_the_page(
+    client, sample_letters, monkeypatch
+):
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+    query = "outcome=upheld&treatment=physical_therapy&treatment=chiropractic&view=table"
+    found = api_page(client, query)["count"]
+    assert found > selectors.PAGE_SIZE
+    content = client.get(f"{HOME}?{query}&page=2").content.decode()
+    assert f"Download these {found} decisions:" in content
+    assert download_links(content) == {
+        "CSV": f"{API}?{query}&format=csv",
+        "JSON Lines": f"{API}?{query}&format=jsonl",
+    }
+    _, body = exported(client, query, "csv")  # what the link gives: all of them, not the page
+    assert len(csv_table(body)) == 1 + found
+
+
+def test_one_decision_is_this_decision(client, sample_letters):
+    content = client.get(HOME, {"q": '"massage therapy"'}).content.decode()
+    assert "Download this decision:" in content and len(download_links(content)) == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "treatment=mri&outcome=upheld",  # nothing found
+        "outcome=maybe",  # an error
+    ],
+)
+def test_no_download_where_there_is_nothing_to_download(client, sample_letters, query):
+    content = client.get(f"{HOME}?{query}").content.decode()
+    assert "Download" not in content and download_links(content) == {}
+
+
+def test_no_download_before_any_letter_is_loaded(client):
+    content = client.get(HOME).content.decode()
+    assert "No letters yet" in content and download_links(content) == {}
 
 
 # --- at scale --------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ described here, from the code's own declarations, so the description cannot drif
 - the parameters are the FilterSet's filters (``decisions.filters``: name, label, help text,
   choices, whether a value repeats, whole numbers), with the sort (``selectors.SORTS``) and the
   page;
-- the fields of an answer are declared below (``SEARCH_PAGE``, ``DECISION``, ``ERROR``), each
-  with its JSON type and what it means; the facets are ``facets.FACETS``.
+- the fields of an answer are declared below (``SEARCH_PAGE``, ``DECISION``, ``ERROR``, and an
+  export's rows, ``EXPORT_ROW``), each with its JSON type and what it means; the facets are
+  ``facets.FACETS``; the formats of an export are ``exports.FORMATS``.
 
 From these ``openapi()`` makes the OpenAPI 3.1 description (``/api/openapi.json``) and
 ``parameters()`` / ``field_rows()`` the tables of the API page (``/api/``), which also runs the
@@ -27,7 +28,7 @@ from django import forms
 from django.http import QueryDict
 from django.urls import reverse
 
-from . import facets, selectors
+from . import exports, facets, selectors
 from .filters import DecisionFilter, MultipleIntegerField
 from .models import (
     Category,
@@ -211,6 +212,77 @@ DECISION = Field(
             "matches, as HTML with each match in <mark>; null without q or a match.",
             nullable=True,
         ),
+    },
+)
+
+
+def _citation_columns(side: str, who: str) -> dict[str, Field]:
+    """An export's three columns of one side's citations, one value a citation, in step."""
+    return {
+        f"{side}_guidelines": _slugs(
+            f"The guidelines {who} relied on, by slug (the values of the guideline parameter)."
+        ),
+        f"{side}_sections": Field(
+            "array",
+            "The section or topic of each of those citations, as written, in the same order.",
+            items=_string("A section; empty when the citation names none."),
+        ),
+        f"{side}_pages": Field(
+            "array",
+            "The pages each of those citations names, as written, in the same order.",
+            items=_string('Its page ranges: "74-96, 98"; empty when it names none.'),
+        ),
+    }
+
+
+EXPORT_ROW = Field(
+    "object",
+    "One decision of an export (format=csv or format=jsonl): a row of the CSV, its columns "
+    "in this order under a header row of their names, or a line of the JSON Lines, an object "
+    'of these fields. In the CSV a list is its values joined by "; " (a side\'s citations by '
+    '" | ", since a section may hold semicolons), null is an empty cell, and a text cell '
+    "beginning with = + - @, a tab, a carriage return or an apostrophe has an apostrophe put "
+    "before it, so that no spreadsheet runs it as a formula: take one leading apostrophe off "
+    "a cell for its value.",
+    name="ExportRow",
+    fields={
+        "id": DECISION.fields["id"],
+        "letter_key": LETTER.fields["key"],
+        "case_number": LETTER.fields["case_number"],
+        "decision_date": LETTER.fields["decision_date"],
+        "date_assigned": LETTER.fields["date_assigned"],
+        "ur_date": LETTER.fields["ur_date"],
+        "request": DECISION.fields["request"],
+        "outcome": DECISION.fields["outcome"],
+        "treatments": DECISION.fields["treatments"],
+        "categories": DECISION.fields["categories"],
+        "drug_generic": _string(
+            "For a medication: the drug by generic name (the values of the drug parameter); "
+            "null for any other request, or when it names only a class.",
+            nullable=True,
+        ),
+        "drug_class": _string(
+            "For a medication: its class, as asked for; null for any other request.",
+            nullable=True,
+            choices=DrugClass.choices,
+        ),
+        "body_regions": DECISION.fields["body_regions"],
+        "laterality": DECISION.fields["laterality"],
+        "quantity": DECISION.fields["quantity"],
+        **_citation_columns("maximus", "the MAXIMUS reviewer"),
+        **_citation_columns(
+            "claims_administrator", "the claims administrator's Utilization Review"
+        ),
+        "reviewer_specialties": LETTER.fields["reviewer_specialties"],
+        "reviewer_states": _slugs(
+            "The states where the expert reviewer is licensed, by slug (the values of the "
+            "state parameter)."
+        ),
+        "patient_age": LETTER.fields["patient_age"],
+        "patient_sex": LETTER.fields["patient_sex"],
+        "date_of_injury": LETTER.fields["date_of_injury"],
+        "rationale": _string("The reviewer's reasons for the decision, as the letter gives them."),
+        "letter_url": _string("The decision on its letter's page on this site.", format="uri"),
     },
 )
 FACET_VALUE = Field(
@@ -447,6 +519,21 @@ def parameters() -> list[Parameter]:
             minimum=1,
         )
     )
+    found.append(
+        Parameter(
+            name="format",
+            label="Format",
+            description=(
+                "What to answer. json (the default): one page of results and every facet. "
+                "csv or jsonl: every decision the search finds, in its order (page is "
+                "ignored), one an ExportRow, as a file to download, streamed as it is read."
+            ),
+            type="string",
+            repeatable=False,
+            choices=[("json", "A page, as JSON")]
+            + [(name, shown.label) for name, shown in exports.FORMATS.items()],
+        )
+    )
     return found
 
 
@@ -543,6 +630,7 @@ def openapi(*, docs_url: str) -> dict:
     components: dict[str, dict] = {}
     page_ref = _schema(SEARCH_PAGE, components)
     error_ref = _schema(ERROR, components)
+    export_ref = _schema(EXPORT_ROW, components)
     query = [
         {
             "name": p.name,
@@ -574,13 +662,48 @@ def openapi(*, docs_url: str) -> dict:
                     "summary": "Search the decisions",
                     "description": (
                         f"One page of the decisions the parameters find ({selectors.PAGE_SIZE} "
-                        "a page), with every facet counted."
+                        "a page), with every facet counted; with format=csv or format=jsonl, "
+                        "every decision they find, one a row, as a file streamed to download."
                     ),
                     "parameters": query,
                     "responses": {
                         "200": {
-                            "description": "The page of decisions found, and the facets.",
-                            "content": {"application/json": {"schema": page_ref}},
+                            "description": (
+                                "The page of decisions found, and the facets (JSON); or, with "
+                                "format, every decision found (CSV or JSON Lines)."
+                            ),
+                            "headers": {
+                                "Content-Disposition": {
+                                    "description": (
+                                        "With format=csv or jsonl: attachment, and a file name "
+                                        "of the search's values and today's date "
+                                        "(imr-decisions-overturned-2026-12-01.csv)."
+                                    ),
+                                    "schema": {"type": "string"},
+                                }
+                            },
+                            "content": {
+                                "application/json": {"schema": page_ref},
+                                exports.FORMATS["csv"].media_type: {
+                                    "schema": {
+                                        "type": "string",
+                                        "description": (
+                                            "format=csv: UTF-8 with a byte order mark, RFC 4180; "
+                                            "a header row, then a row each ExportRow."
+                                        ),
+                                    }
+                                },
+                                exports.FORMATS["jsonl"].media_type: {
+                                    "schema": {
+                                        "type": "array",
+                                        "description": (
+                                            "format=jsonl: one ExportRow a line, each a JSON "
+                                            "object (described as the array the lines make)."
+                                        ),
+                                        "items": export_ref,
+                                    }
+                                },
+                            },
                         },
                         "400": {
                             "description": "A parameter has a value the search does not know.",

@@ -13,10 +13,11 @@ import re
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import numpy as np
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -131,30 +132,13 @@ def decision_search(
     ``breakdowns``: name -> (facet, order, how many values) of each breakdown of the rate wanted
     (``Search.breakdowns`` has them by the same names).
     """
-    found = Search(params=params)
-    filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
-    if not filterset.is_valid():
-        found.errors = {k: [str(e) for e in v] for k, v in filterset.errors.items()}
+    found, cleaned = _searched(params)
+    if found.errors:
         return found
-    text = filterset.form.cleaned_data.get("q") or ""
-    found.letter_key = search.letter_key_of(text)
-    found.query = None if found.letter_key else search.parse(text)
-    found.sort = params.get("sort") or ("relevance" if found.query else "newest")
-    if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
-        found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
-        return found
-    found.within = filterset.form.cleaned_data.get("within") or "decision"
     in_letters = found.within == "letter"
     held = contextlib.nullcontext(index) if index is not None else facet_index.current_index()
     with held as index:
-        matches = first = None
-        if found.letter_key:
-            matches = index.items_of_letters(letters_of_key(found.letter_key))
-        elif found.query:
-            matches = _text_matches(index, found.query, in_letters=in_letters)
-            if found.sort == "relevance" and not in_letters:
-                first = _text_matches(index, found.query, request_only=True)
-        selection = Selection(index, filterset.form.cleaned_data, matches)
+        selection, sort, first = _selection(index, found, cleaned)
         found.facets = selection.facets()
         # Rates are of the search without its outcome filter: of "overturned" alone, all are.
         rated = selection.found_but("outcome")
@@ -164,7 +148,6 @@ def decision_search(
                 index, rated, by, labels=FIXED_LABELS.get(by), order=order, limit=limit
             )
             found.breakdowns[name] = Breakdown(by, order, groups)
-        sort = "newest" if found.sort == "relevance" else found.sort
         results = _Results(index, selection.found, sort, first)
         found.page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
     if in_letters:
@@ -176,6 +159,90 @@ def decision_search(
         for item in found.page:
             item.snippet = by_item.get(item.pk)
     return found
+
+
+def _searched(params: QueryDict) -> tuple[Search, dict]:
+    """The search ``params`` ask for, before it is run: its text, sort and scope, or its errors
+    (and the FilterSet's cleaned values)."""
+    found = Search(params=params)
+    filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
+    if not filterset.is_valid():
+        found.errors = {k: [str(e) for e in v] for k, v in filterset.errors.items()}
+        return found, {}
+    cleaned = filterset.form.cleaned_data
+    text = cleaned.get("q") or ""
+    found.letter_key = search.letter_key_of(text)
+    found.query = None if found.letter_key else search.parse(text)
+    found.sort = params.get("sort") or ("relevance" if found.query else "newest")
+    if found.sort not in SORTS or (found.sort == "relevance" and not found.query):
+        found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
+        return found, cleaned
+    found.within = cleaned.get("within") or "decision"
+    return found, cleaned
+
+
+def _selection(
+    index: facet_index.FacetIndex, found: Search, cleaned: dict
+) -> tuple[Selection, str, BitMap | None]:
+    """What a valid search selects in ``index``: its filters and text, the engine's sort, and
+    the items to put first (a best-match search's, whose request matches)."""
+    in_letters = found.within == "letter"
+    matches = first = None
+    if found.letter_key:
+        matches = index.items_of_letters(letters_of_key(found.letter_key))
+    elif found.query:
+        matches = _text_matches(index, found.query, in_letters=in_letters)
+        if found.sort == "relevance" and not in_letters:
+            first = _text_matches(index, found.query, request_only=True)
+    sort = "newest" if found.sort == "relevance" else found.sort
+    return Selection(index, cleaned, matches), sort, first
+
+
+def search_errors(params: QueryDict) -> dict[str, list[str]]:
+    """What is wrong with the search ``params`` ask for (nothing is run): by parameter."""
+    return _searched(params)[0].errors
+
+
+EXPORT_CHUNK = 2_000  # decisions read at a time for an export
+
+
+@dataclass
+class Export:
+    """Every decision a search finds, for an export: their ids in the search's order, and
+    their rows read ``EXPORT_CHUNK`` at a time, so what is held at once does not grow with it.
+    """
+
+    search: Search
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return self.search.errors
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def chunks(self, size: int | None = None) -> Iterator[list[ResultRow]]:
+        """The rows, ``size`` (``EXPORT_CHUNK``) at a time, each read when the one before has
+        been used."""
+        size = size or EXPORT_CHUNK
+        for start in range(0, len(self.ids), size):
+            yield export_rows(self.ids[start : start + size].tolist())
+
+
+def decision_export(params: QueryDict) -> Export:
+    """Every decision meeting ``params``, in their order (not a page: ``page`` is ignored).
+
+    The facet index is held only to find and order the ids; no rendered search is cached.
+    """
+    found, cleaned = _searched(params)
+    if found.errors:
+        return Export(found)
+    with facet_index.current_index() as index:
+        selection, sort, first = _selection(index, found, cleaned)
+        ids = index.ordered(selection.found, sort, first)
+    return Export(found, ids)
 
 
 def letters_of_key(key: str) -> list[int]:
@@ -373,6 +440,7 @@ class ResultLetter:
     patient_sex: str
     date_of_injury: dt.date | None
     specialties: list[tuple[str, str]] = field(default_factory=list)  # (slug, label)
+    states: list[tuple[str, str]] = field(default_factory=list)  # read for an export only
 
     @property
     def specialty_labels(self) -> str:
@@ -456,8 +524,27 @@ def _letters_url() -> str:
 
 def result_rows(ids: list[int]) -> list[ResultRow]:
     """The results rows of items ``ids``, in that order: six queries whatever their number."""
+    return _rows(ids, export=False)
+
+
+def export_rows(ids: list[int]) -> list[ResultRow]:
+    """The rows of items ``ids`` as an export writes them, in that order: a results row's
+    fields and the reviewer's states, in seven queries.
+
+    Each query takes ``len(ids)`` parameters whatever the rows hold (the lists of letters and
+    of items found are padded with 0, an id nothing has), so every chunk of an export's size
+    runs the same compiled SQL, and an export of any size adds none to ``_sql``'s cache.
+    """
+    return _rows(ids, export=True)
+
+
+def _rows(ids: list[int], *, export: bool) -> list[ResultRow]:
     if not ids:
         return []
+
+    def keys(found: dict) -> list[int]:
+        return [*found, *[0] * (len(ids) - len(found))] if export else list(found)
+
     rows, letters = {}, {}
     for pk, letter_id, *columns in _run(_items, ids):
         of_item, of_letter = columns[:ITEM_COLUMNS], columns[ITEM_COLUMNS:]
@@ -466,19 +553,24 @@ def result_rows(ids: list[int]) -> list[ResultRow]:
         rows[pk] = ResultRow(pk, letter_id, *of_item, letters[letter_id])
     if not rows:
         return []
-    for pk, slug, label, category in _run(_treatments, list(rows)):
+    for pk, slug, label, category in _run(_treatments, keys(rows)):
         rows[pk].treatments.append((slug, label))
         rows[pk].treatment_categories.append(category)
-    for pk, slug, label in _run(_body_regions, list(rows)):
+    for pk, slug, label in _run(_body_regions, keys(rows)):
         rows[pk].body_regions.append((slug, label))
-    for letter_id, slug, label in _run(_specialties, list(letters)):
+    for letter_id, slug, label in _run(_specialties, keys(letters)):
         letters[letter_id].specialties.append((slug, label))
+    if export:
+        for letter_id, slug, label in _run(_states, keys(letters)):
+            letters[letter_id].states.append((slug, label))
     citations = {}
-    for pk, item_id, source, guideline, label, section in _run(_citations, list(rows)):
+    for pk, item_id, source, guideline, label, section in _run(_citations, keys(rows)):
         citations[pk] = ResultCitation(source, guideline, label, section)
         rows[item_id].citations.append(citations[pk])
     if citations:
-        for citation_id, first, last, derived in _run(_pages, list(citations)):
+        # A page's by its citations; an export's by its items, a number of ids that is fixed.
+        pages = _run(_item_pages, keys(rows)) if export else _run(_pages, list(citations))
+        for citation_id, first, last, derived in pages:
             citations[citation_id].pages.append((first, last, derived))
     return [rows[pk] for pk in ids if pk in rows]
 
@@ -544,6 +636,10 @@ def _specialties(letter_ids: list[int]) -> QuerySet:
     return _terms_of(Determination.reviewer_specialties, letter_ids)
 
 
+def _states(letter_ids: list[int]) -> QuerySet:
+    return _terms_of(Determination.reviewer_states, letter_ids)
+
+
 def _citations(item_ids: list[int]) -> QuerySet:
     return (
         GuidelineCitation.objects.filter(item_id__in=item_ids)
@@ -555,6 +651,14 @@ def _citations(item_ids: list[int]) -> QuerySet:
 def _pages(citation_ids: list[int]) -> QuerySet:
     return (
         CitedPageRange.objects.filter(citation_id__in=citation_ids)
+        .order_by("citation_id", "first_page")
+        .values_list("citation_id", "first_page", "last_page", "derived")
+    )
+
+
+def _item_pages(item_ids: list[int]) -> QuerySet:
+    return (
+        CitedPageRange.objects.filter(citation__item_id__in=item_ids)
         .order_by("citation_id", "first_page")
         .values_list("citation_id", "first_page", "last_page", "derived")
     )

@@ -13,14 +13,24 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import api_schema, charts, selectors, stats
+from . import api_schema, charts, exports, selectors, stats
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
@@ -301,7 +311,10 @@ def letter_original(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_GET
 def api_decisions(request: HttpRequest) -> HttpResponse:
-    """``GET /api/decisions/``: the search page's results and facets as JSON."""
+    """``GET /api/decisions/``: the search page's results and facets as JSON; with
+    ``format=csv`` or ``format=jsonl``, every decision found, streamed as a file."""
+    if (request.GET.get("format") or "json") != "json":
+        return _export(request)
     base = request.build_absolute_uri(request.path)
     shown = selectors.search_shown(request.GET, base, lambda found: _api(request, base, found))
     return HttpResponse(shown.content, status=shown.status, content_type="application/json")
@@ -310,8 +323,7 @@ def api_decisions(request: HttpRequest) -> HttpResponse:
 def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
     """The JSON of ``found``, its links made from ``base`` (this endpoint's absolute URL)."""
     if found.errors:
-        error = "Some parameters have values this search does not know."
-        return _Shown(400, _json({"error": error, "fields": found.errors}))
+        return _Shown(400, _error_json(found.errors))
     page, params = found.page, found.params
     data = {
         "count": found.count,
@@ -333,6 +345,34 @@ def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
         },
     }
     return _Shown(200, _json(data))
+
+
+def _error_json(errors: dict[str, list[str]]) -> bytes:
+    error = "Some parameters have values this search does not know."
+    return _json({"error": error, "fields": errors})
+
+
+def _export(request: HttpRequest) -> HttpResponse:
+    """Every decision the search finds, as a CSV or JSON Lines file, streamed a chunk of rows at
+    a time (never cached: it is read afresh); a 400 as JSON when a parameter is wrong."""
+    params, asked = request.GET, request.GET["format"]
+    shown = exports.FORMATS.get(asked)
+    if shown is None:
+        errors = selectors.search_errors(params)
+        names = ", ".join(["json", *exports.FORMATS])
+        errors["format"] = [f"Unknown format “{asked}”: use one of {names}."]
+        return HttpResponse(_error_json(errors), status=400, content_type="application/json")
+    found = selectors.decision_export(params)
+    if found.errors:
+        return HttpResponse(_error_json(found.errors), status=400, content_type="application/json")
+    site = request.build_absolute_uri("/").removesuffix("/")
+    response = StreamingHttpResponse(
+        shown.pieces(found.chunks(), lambda row: site + row.get_absolute_url()),
+        content_type=shown.content_type,
+    )
+    name = exports.filename(params, shown.extension, timezone.localdate())
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
 
 
 @require_GET
@@ -379,6 +419,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         "parameters": api_schema.parameters(),
         "answer_tables": api_schema.field_tables(api_schema.SEARCH_PAGE),
         "error_tables": api_schema.field_tables(api_schema.ERROR),
+        "export_tables": api_schema.field_tables(api_schema.EXPORT_ROW),
         "examples": [run(title, query) for title, query in api_schema.EXAMPLES],
         "error_example": run("A value the search does not know", api_schema.ERROR_EXAMPLE),
         "page_size": selectors.PAGE_SIZE,

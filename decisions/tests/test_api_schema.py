@@ -6,7 +6,9 @@ fails these tests, and so does a description of something the API does not give.
 """
 
 import copy
+import csv
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -14,7 +16,7 @@ from django.urls import reverse
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from decisions import api_schema, selectors
+from decisions import api_schema, exports, selectors
 from decisions.filters import DecisionFilter
 from decisions.models import CitedPageRange, Drug, Specialty, Treatment
 
@@ -52,8 +54,8 @@ def test_the_description_is_valid_openapi_3_1(description):
 
 def test_every_parameter_the_search_reads_is_described(description):
     described = parameters(description)
-    # The FilterSet's filters, and the two the selector reads itself.
-    assert set(described) == set(DecisionFilter.base_filters) | {"sort", "page"}
+    # The FilterSet's filters, the two the selector reads itself, and the view's format.
+    assert set(described) == set(DecisionFilter.base_filters) | {"sort", "page", "format"}
     for name, parameter in described.items():
         assert parameter["in"] == "query"
         assert parameter["description"], f"{name} says nothing of what it means"
@@ -91,8 +93,8 @@ def test_every_value_the_description_lists_is_one_the_search_accepts(
         schema = _one_value_schema(parameter)
         for value in schema.get("enum", []):
             # With words to search, so that every sort (best match too) applies.
-            status, data = answer(client, f"q=therapy&{name}={value}")
-            assert status == 200, (name, value, data)
+            response = client.get(f"{API}?q=therapy&{name}={value}")
+            assert response.status_code == 200, (name, value, response.content)
         if "enum" in schema:
             status, data = answer(client, f"{name}=not-a-value")
             assert status == 400 and name in data["fields"], (name, data)
@@ -165,11 +167,11 @@ def strict(schema):
     return schema
 
 
-def problems(description, status: str, data: dict) -> list[str]:
+def problems(description, status: str, data, media_type: str = "application/json") -> list[str]:
     """How ``data`` differs from the description of the API's answer with ``status``."""
     content = description["paths"][API]["get"]["responses"][status]["content"]
     root = {
-        **content["application/json"]["schema"],
+        **content[media_type]["schema"],
         "components": strict(description["components"]),
     }
     validator = OAS31Validator(root, format_checker=OAS31Validator.FORMAT_CHECKER)
@@ -235,3 +237,35 @@ def test_the_description_catches_an_undescribed_field(client, sample_letters, de
     found = problems(description, "200", data)
     assert any("colour" in p for p in found), found
     assert any("required" in p for p in found), found
+
+
+def test_an_export_is_what_the_description_says(client, every_field, description):
+    content = description["paths"][API]["get"]["responses"]["200"]["content"]
+    columns = list(description["components"]["schemas"]["ExportRow"]["properties"])
+    for name, shown in exports.FORMATS.items():
+        response = client.get(f"{API}?format={name}")
+        assert response.status_code == 200
+        assert response["Content-Type"].split(";")[0] in content, name
+        body = b"".join(response.streaming_content)
+        if shown.media_type == "text/csv":
+            header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+            assert header == columns  # the columns described, in their order
+        else:
+            records = [json.loads(line) for line in body.decode().splitlines()]
+            assert len(records) == 9
+            found = problems(description, "200", records, shown.media_type)
+            assert not found, found
+            assert [list(r) for r in records] == [columns] * len(records)
+            seen = set().union(*(valued_paths(r) for r in records))
+            unseen = described_paths(api_schema.EXPORT_ROW) - seen
+            assert not unseen, f"never given a value, so never type-checked: {sorted(unseen)}"
+
+
+def test_the_description_catches_an_undescribed_export_column(client, every_field, description):
+    body = b"".join(client.get(f"{API}?format=jsonl").streaming_content)
+    records = [json.loads(line) for line in body.decode().splitlines()]
+    records[0]["colour"] = "blue"
+    del records[1]["rationale"]
+    found = problems(description, "200", records, "application/jsonl")
+    assert any("colour" in p for p in found), found
+    assert any("rationale" in p for p in found), found

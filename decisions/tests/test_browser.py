@@ -4,6 +4,7 @@ What a person does: click a facet, search a phrase, follow a field to where the 
 use the site on a phone, use it with JavaScript turned off, and try the API from its page.
 """
 
+import csv
 import re
 
 import pytest
@@ -146,6 +147,23 @@ def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
     data = response.json()
     assert said.startswith(f"{data['count']} decision")  # the page said what it answers now
     assert data["results"]
+
+
+def test_downloading_the_decisions_found_gives_every_one_as_a_file(
+    live_server, page, sample_letters, expect
+):
+    page.goto(live_server.url + "/?outcome=upheld")
+    expect(results_heading(page)).to_have_text("5 decisions")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+
+    assert download.value.suggested_filename.startswith("imr-decisions-upheld-")
+    with open(download.value.path(), encoding="utf-8-sig", newline="") as saved:
+        header, *rows = csv.reader(saved)
+    assert header[:2] == ["id", "letter_key"] and len(rows) == 5
+    assert {row[header.index("outcome")] for row in rows} == {"upheld"}
+    expect(results_heading(page)).to_have_text("5 decisions")  # the page is as it was
 
 
 @pytest.mark.parametrize(

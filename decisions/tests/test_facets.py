@@ -115,6 +115,25 @@ def test_engine_pages_follow_the_sort_the_database_would_give(client, many_lette
     assert shown == expected
 
 
+@pytest.mark.parametrize("sort", sorted(SQL_ORDER))
+def test_an_exports_ids_follow_the_sort_the_database_would_give(many_letters, sort):
+    unknown = [o.determination_id for o in many_letters[::5]]
+    Determination.objects.filter(pk__in=unknown).update(decision_date=None, patient_age=None)
+    for query in ("", "outcome=upheld"):  # every item (the index's own order), and some
+        filterset = DecisionFilter(QueryDict(query), queryset=DecisionItem.objects.all())
+        assert filterset.is_valid()
+        expected = list(filterset.qs.order_by(*SQL_ORDER[sort]).values_list("pk", flat=True))
+        with facet_index.current_index() as index:
+            found = Selection(index, filterset.form.cleaned_data, None).found
+            ordered = index.ordered(found, sort)
+            first = facet_index.bitmap(ordered[1::3])  # as a best-match search puts some first
+            ahead = index.ordered(found, sort, first)
+            paged = index.page(found, sort, 0, len(found), first=first)
+        assert ordered.tolist() == expected, query
+        assert not ordered.flags.writeable  # the index's own order is not the caller's to change
+        assert ahead.tolist() == paged == expected[1::3] + [i for i in expected if i not in first]
+
+
 def test_a_correction_moves_the_counts_at_once(client, many_letters):
     def overturned():
         return client.get("/api/decisions/", {"outcome": "overturned"}).json()["count"]

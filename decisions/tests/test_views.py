@@ -535,7 +535,11 @@ def test_the_api_page_explains_every_parameter_and_field_and_links_the_descripti
         assert escape(parameter.description) in page
         for value, _ in parameter.choices or []:
             assert f"<code>{value}</code>" in page
-    answers = [*api_schema.named_objects(api_schema.SEARCH_PAGE).values(), api_schema.ERROR]
+    answers = [
+        *api_schema.named_objects(api_schema.SEARCH_PAGE).values(),
+        api_schema.ERROR,
+        api_schema.EXPORT_ROW,
+    ]
     for declared in answers:
         assert f'id="schema-{declared.name}"' in page
         for row in api_schema.field_rows(declared):

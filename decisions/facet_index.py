@@ -34,6 +34,7 @@ from pyroaring import BitMap
 from .filters import AGE_BAND_BOUNDS
 from .models import (
     BodyRegion,
+    CitedChapter,
     CitedPageRange,
     CitingSide,
     DecisionItem,
@@ -193,6 +194,7 @@ class FacetIndex:
     values: dict[str, dict[str, BitMap]] = field(default_factory=dict)
     cited: dict[tuple[str, str], BitMap] = field(default_factory=dict)  # (side, guideline)
     cited_pages: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)
+    chapters: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)  # ACOEM's
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     category_of: dict[str, str] = field(default_factory=dict)  # treatment -> its category
     # Per item id: its letter, position, dates of injury and of the decision (days) and patient
@@ -252,7 +254,7 @@ class FacetIndex:
         if not gone:
             return
         self.items -= gone
-        for bitmaps in [*self.values.values(), self.cited, self.cited_pages]:
+        for bitmaps in [*self.values.values(), self.cited, self.cited_pages, self.chapters]:
             for items in bitmaps.values():
                 items -= gone
         self.letter[_ids(gone)] = 0
@@ -373,6 +375,19 @@ class FacetIndex:
             [*code_params, *params],
         )
         _merge(self.cited, _bitmaps(rows[:, 0], rows[:, 1], keys))
+        # Chapters a citation names (ACOEM's "Chapter 12"), for the guideline browser.
+        rows = read_ints(
+            ["c.item_id", key, "h.chapter"],
+            f"FROM {_table(CitedChapter)} h"
+            f" JOIN {_table(GuidelineCitation)} c ON c.id = h.citation_id"
+            f" JOIN {_table(DecisionItem)} i ON i.id = c.item_id {join} WHERE {where}",
+            [*code_params, *params],
+        )
+        if len(rows):
+            span = int(rows[:, 2].max()) + 1
+            combined, codes = np.unique(rows[:, 1] * span + rows[:, 2], return_inverse=True)
+            chapter_keys = [(*keys[int(c // span)], int(c % span)) for c in combined]
+            _merge(self.chapters, _bitmaps(rows[:, 0], codes.reshape(-1), chapter_keys))
         # Pages a citation names ("98-99"), not those derived from the MTUS table.
         rows = read_ints(
             ["c.item_id", key, "r.first_page", "r.last_page"],
@@ -481,6 +496,7 @@ class FacetIndex:
     def memory_bytes(self) -> int:
         """About what this index holds in memory."""
         bitmaps = [self.items, *self.cited.values(), *self.cited_pages.values()]
+        bitmaps += self.chapters.values()
         bitmaps += [b for values in self.values.values() for b in values.values()]
         total = 0
         for b in bitmaps:

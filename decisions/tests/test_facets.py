@@ -8,7 +8,7 @@ from django.http import QueryDict
 from decisions import facet_index, lettergen, services
 from decisions.facets import Selection, facet_counts_sql
 from decisions.filters import AGE_BANDS, DecisionFilter
-from decisions.models import DecisionItem, Determination, GuidelineCitation
+from decisions.models import CitedChapter, DecisionItem, Determination, GuidelineCitation
 from decisions.selectors import SORTS, decision_search
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,14 @@ def test_a_citation_a_person_rewrites_is_searched_with_its_decision(client, samp
     services.rows_saved(obj=citation)
     found = client.get("/api/decisions/", {"q": "zygomatic"}).json()["results"]
     assert [r["id"] for r in found] == [citation.item_id]
+
+
+def test_the_engine_holds_the_chapters_each_side_cites(many_letters):
+    expected = {}
+    for item, side, guideline, chapter in CitedChapter.objects.values_list(
+        "citation__item_id", "citation__source", "citation__guideline_id", "chapter"
+    ):
+        expected.setdefault((side, guideline, chapter), set()).add(item)
+    assert len(expected) >= 3  # chapters of ACOEM, by both sides
+    with facet_index.current_index() as index:
+        assert {k: set(v) for k, v in index.chapters.items()} == expected

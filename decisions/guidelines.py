@@ -7,10 +7,10 @@ Utilization Review and the MAXIMUS reviewer, and the overturn rate among the dec
 MAXIMUS relied on it (``stats.Rate``: a 95% Wilson interval, words only under ten decisions).
 
 Counts are the facet engine's bitmaps (``facet_index``: a citation's side and guideline, its
-pages, its chapters), so a count is an intersection's size whatever the number of letters, and
-a count linked to the search is the very count that search finds (guideline, side and page of
-one and the same citation). Sections as written are free text the engine does not hold: the
-database groups them, one query. A topic is a range of pages of the MTUS page table
+pages, its chapters, its section's wording), so a count is an intersection's size whatever the
+number of letters (a GROUP BY of the sections or chapters took 4-11 s at a million letters),
+and a count linked to the search is the very count that search finds (guideline, side and page
+of one and the same citation). A topic is a range of pages of the MTUS page table
 (``parsing.vocab.MTUS_SECTIONS``), counted as the decisions citing any page of it; the search
 takes one page at a time, so a topic's counts link nowhere, its pages do.
 
@@ -21,14 +21,9 @@ cited_page) are what the browser counts by, so they cannot scope it. Nothing her
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db import connection
-from django.db.models import Count, Min, Q
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse
 from pyroaring import BitMap
@@ -36,7 +31,7 @@ from pyroaring import BitMap
 from . import facet_index, search, stats
 from .facets import Selection
 from .filters import CITATION_PARAMS, DecisionFilter
-from .models import CitingSide, DecisionItem, GuidelineCitation, Outcome
+from .models import CitingSide, DecisionItem
 from .parsing import vocab
 from .selectors import _text_matches, letters_of_key
 
@@ -167,9 +162,8 @@ def guideline_detail(slug: str, params: QueryDict) -> GuidelineDetail | None:
             found.topics = _ordered([t for t in topics if _any(t)], found.order)
             found.uncited_topics = [t for t in topics if not _any(t)]
         found.chapters = _chapters(index, scope, found)
-        in_scope = None if scope is index.items else scope & index.citing([slug], [], None)
-    sections = _ordered(_sections(slug, in_scope), found.order)
-    found.sections, found.sections_total = sections[:SECTIONS_SHOWN], len(sections)
+        sections = _sections(index, scope, found)
+        found.sections, found.sections_total = sections[:SECTIONS_SHOWN], len(sections)
     return found
 
 
@@ -298,57 +292,39 @@ def _topics(index: facet_index.FacetIndex, scope: BitMap) -> list[Row]:
 
 def _chapters(index: facet_index.FacetIndex, scope: BitMap, found: GuidelineDetail) -> list[Row]:
     """The chapters citations of the guideline name (ACOEM's), by side."""
-    g = found.slug
-    names = vocab.ACOEM_CHAPTERS if g == MTUS_ACOEM else {}
-    rows = []
-    for n in sorted({n for _, guideline, n in index.chapters if guideline == g}):
-        claims, maximus = (index.chapters.get((side, g, n)) for side in (CLAIMS, MAXIMUS))
-        cited = _cited(index, scope, claims, maximus)
-        if cited.claims or cited.maximus:
-            label = f"Chapter {n}" + (f": {names[n]}" if n in names else "")
-            rows.append(Row(str(n), label, cited))
+    names = vocab.ACOEM_CHAPTERS if found.slug == MTUS_ACOEM else {}
+    return _ordered(
+        [
+            Row(str(n), f"Chapter {n}" + (f": {names[n]}" if n in names else ""), cited)
+            for n, cited in _of_guideline(index, scope, index.chapters, found.slug)
+        ],
+        found.order,
+    )
+
+
+def _sections(index: facet_index.FacetIndex, scope: BitMap, found: GuidelineDetail) -> list[Row]:
+    """The sections citations of the guideline give as written (not those looked up from the
+    pages), one row a wording (``facet_index.wording_of``), by side."""
+    rows = [
+        Row(index.section_wordings[code], index.section_labels[code], cited)
+        for code, cited in _of_guideline(index, scope, index.sections, found.slug)
+    ]
+    rows.sort(key=lambda r: r.key)
     return _ordered(rows, found.order)
 
 
-def _sections(guideline: str, items: BitMap | None) -> list[Row]:
-    """The sections citations of ``guideline`` give as written (not those looked up from the
-    pages), one row per wording up to case, by side; ``items``: only theirs (None: all)."""
-    rows = GuidelineCitation.objects.filter(guideline_id=guideline, section_derived=False).exclude(
-        section=""
-    )
-    if items is not None:
-        rows = rows.filter(item_id__in=_ids_sql(items))
-    grouped = (
-        rows.annotate(wording=Lower("section"))
-        .values("wording", "source")
-        .annotate(
-            label=Min("section"),
-            n=Count("pk"),  # a citation is one item's, by one side: one decision
-            overturned=Count("pk", filter=Q(item__outcome=Outcome.OVERTURNED)),
-        )
-        .order_by()
-    )
-    by_wording: dict[str, dict] = {}
-    for r in grouped:
-        entry = by_wording.setdefault(r["wording"], {"label": r["label"]})
-        entry["label"] = min(entry["label"], r["label"])
-        entry[r["source"]] = (r["n"], r["overturned"])
-    out = []
-    for wording, entry in sorted(by_wording.items()):
-        claims, _ = entry.get(CLAIMS, (0, 0))
-        maximus, overturned = entry.get(MAXIMUS, (0, 0))
-        out.append(
-            Row(wording, entry["label"], Cited(claims, maximus, stats.Rate(maximus, overturned)))
-        )
-    return out
-
-
-def _ids_sql(items: BitMap) -> RawSQL:
-    """A subquery of the ids ``items`` (one parameter, whatever their number)."""
-    ids = [int(i) for i in items]
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+def _of_guideline(
+    index: facet_index.FacetIndex, scope: BitMap, bitmaps: dict, guideline: str
+) -> list[tuple[int, Cited]]:
+    """(value, counts) of each value of ``bitmaps`` ((side, guideline, value) -> items) that a
+    decision in scope cites, in value order."""
+    rows = []
+    for value in sorted({v for _, g, v in bitmaps if g == guideline}):
+        claims, maximus = (bitmaps.get((side, guideline, value)) for side in (CLAIMS, MAXIMUS))
+        cited = _cited(index, scope, claims, maximus)
+        if cited.claims or cited.maximus:
+            rows.append((value, cited))
+    return rows
 
 
 # --- order, labels and links ------------------------------------------------------------------

@@ -168,6 +168,22 @@ def test_a_citation_a_person_rewrites_is_searched_with_its_decision(client, samp
     assert [r["id"] for r in found] == [citation.item_id]
 
 
+def test_the_engine_holds_each_sides_sections_as_written(many_letters):
+    expected = {}
+    for item, side, guideline, section in GuidelineCitation.objects.filter(
+        section_derived=False
+    ).values_list("item_id", "source", "guideline_id", "section"):
+        if section:
+            expected.setdefault((side, guideline, facet_index.wording_of(section)), set()).add(item)
+    assert len(expected) >= 10
+    with facet_index.current_index() as index:
+        held = {
+            (side, g, index.section_wordings[code]): set(items)
+            for (side, g, code), items in index.sections.items()
+        }
+    assert held == expected
+
+
 def test_the_engine_holds_the_chapters_each_side_cites(many_letters):
     expected = {}
     for item, side, guideline, chapter in CitedChapter.objects.values_list(

@@ -14,7 +14,8 @@ import pytest
 from django.db.models import Q
 from django.urls import reverse
 
-from decisions import lettergen, services
+from decisions import facet_index, lettergen, services
+from decisions.facet_index import wording_of
 from decisions.guidelines import ORDERS, SECTIONS_SHOWN
 from decisions.models import (
     CitedChapter,
@@ -177,10 +178,10 @@ def test_acoem_chapters_and_sections_as_written(client, sample_letters):
         assert shown(row) == by_side(acoem & on_pages((int(row.key), int(row.key))))
 
     written = GuidelineCitation.objects.filter(acoem, section_derived=False).exclude(section="")
-    wordings = {c.section.lower() for c in written}
+    wordings = {wording_of(c.section) for c in written}
     assert {r.key for r in found.sections} == wordings
     for row in found.sections:
-        same = [c.pk for c in written if c.section.lower() == row.key]
+        same = [c.pk for c in written if wording_of(c.section) == row.key]
         assert shown(row) == by_side(Q(pk__in=same)), row.key
     content = response.content.decode()
     assert "Chapter 12 Low Back Complaints" in content
@@ -314,3 +315,24 @@ def test_before_any_letter_is_loaded_the_list_says_so(client):
     response, found = browse(client, LIST)
     assert found.guidelines == []  # the guidelines come with the letters' vocabulary
     assert "No letters yet" in response.content.decode()
+
+
+def test_new_letters_and_their_sections_count_without_a_rebuild(client, sample_letters):
+    _, before = browse(client, detail_url("mtus_chronic_pain"))
+    with facet_index.current_index() as index:
+        first = index
+    more = [services.LetterInput(n, t) for n, t in lettergen.letters(12, seed=5, header=False)]
+    assert {o.status for o in services.letters_ingest(letters=more)} == {"new"}
+    _, after = browse(client, detail_url("mtus_chronic_pain"))
+    with facet_index.current_index() as index:
+        assert index is first  # brought up to date in place
+    written = GuidelineCitation.objects.filter(
+        guideline_id="mtus_chronic_pain", section_derived=False
+    ).exclude(section="")
+    assert after.sections_total >= before.sections_total
+    for row in after.sections:
+        same = [c.pk for c in written if wording_of(c.section) == row.key]
+        assert shown(row) == by_side(Q(pk__in=same)), row.key
+    assert sum(r.cited.maximus for r in after.sections) > sum(
+        r.cited.maximus for r in before.sections
+    )

@@ -29,7 +29,7 @@ from django.urls import reverse
 from pyroaring import BitMap
 
 from . import facet_index, search, stats
-from .facets import Selection
+from .facets import FACETS, FIXED_LABELS, Selection
 from .filters import CITATION_PARAMS, DecisionFilter
 from .models import CitingSide, DecisionItem
 from .parsing import vocab
@@ -199,10 +199,21 @@ def _read(found: Browse, index: facet_index.FacetIndex) -> BitMap | None:
         if value
     ]
     found.scope_query = urlencode(kept)
-    found.scope = [(f.label, v.label) for f in selection.facets() for v in f.selected]
+    found.scope = _scope_labels(cleaned)
     if cleaned.get("q"):
         found.scope.append(("Text", f"“{cleaned['q']}”"))
     return selection.found
+
+
+def _scope_labels(cleaned: dict) -> list[tuple[str, str]]:
+    """(filter, value) of each filter value in force, as the search page names them (without
+    counting every facet, as the search page does)."""
+    named = []
+    for name, (label, _, _) in FACETS.items():
+        for value in cleaned.get(name) or []:
+            text = getattr(value, "label", None) or FIXED_LABELS.get(name, {}).get(value, value)
+            named.append((label, str(text)))
+    return named
 
 
 def _matches(index: facet_index.FacetIndex, cleaned: dict) -> BitMap | None:

@@ -215,6 +215,21 @@ def test_scoped_by_a_search_its_counts_and_links_keep_the_filters(client, sample
         assert row.url.endswith("?treatment=physical_therapy&body_region=lumbar_spine")
 
 
+def test_the_scope_is_named_as_the_search_names_its_filters(client, sample_letters):
+    query = (
+        "outcome=upheld&age=40_49&injury_year=2011&drug_class=opioid&specialty=orthopedic_surgery"
+    )
+    response = client.get(f"{LIST}?{query}")
+    assert response.context["browse"].scope == [
+        ("Outcome", "Upheld"),
+        ("Drug class", "Opioids"),
+        ("Reviewer specialty", "Orthopedic Surgery"),
+        ("Patient age", "40-49"),
+        ("Year of injury", "2011"),
+    ]
+    assert "<strong>Reviewer specialty</strong> Orthopedic Surgery" in response.content.decode()
+
+
 def test_scoped_by_words_as_the_search_reads_them(client, sample_letters):
     response, found = browse(client, LIST, q="massage")
     api = client.get(reverse("decisions:api_decisions"), {"q": "massage"}).json()

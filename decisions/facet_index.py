@@ -34,6 +34,7 @@ from pyroaring import BitMap
 from .filters import AGE_BAND_BOUNDS
 from .models import (
     BodyRegion,
+    CitedChapter,
     CitedPageRange,
     CitingSide,
     DecisionItem,
@@ -127,6 +128,9 @@ def _days(column: str) -> str:
     return f"COALESCE(CAST(julianday({column}) - 2440587.5 AS INTEGER), {NO_DATE})"
 
 
+EVERY_ITEM = "1 = 1"  # the condition of a full build's reads
+
+
 @dataclass
 class _Scope:
     """Which items a read covers: all, or those above an id and those of some letters."""
@@ -136,7 +140,7 @@ class _Scope:
 
     def where(self) -> tuple[str, list]:
         if self.after_item is None:
-            return "1 = 1", []
+            return EVERY_ITEM, []
         clauses, params = ["i.id > %s"], [self.after_item]
         if self.letters:
             if connection.vendor == "postgresql":
@@ -175,6 +179,22 @@ def _bitmaps(ids: np.ndarray, codes: np.ndarray, keys: Sequence) -> dict:
     return out
 
 
+def _keyed(ids: np.ndarray, pairs: np.ndarray, values: np.ndarray, keys: Sequence) -> dict:
+    """One bitmap of ``ids`` per (``*keys[pair]``, value): a citation's side and guideline with
+    one of its pages, chapters or sections."""
+    if not len(ids):
+        return {}
+    span = int(values.max()) + 1
+    combined, codes = np.unique(pairs * span + values, return_inverse=True)
+    combined_keys = [(*keys[int(c // span)], int(c % span)) for c in combined]
+    return _bitmaps(ids, codes.reshape(-1), combined_keys)
+
+
+def wording_of(section: str) -> str:
+    """A section as written, up to case and spacing: how the guideline browser groups them."""
+    return " ".join(section.split()).casefold()
+
+
 def _merge(into: dict, new: dict) -> None:
     for key, items in new.items():
         if key in into:
@@ -193,6 +213,13 @@ class FacetIndex:
     values: dict[str, dict[str, BitMap]] = field(default_factory=dict)
     cited: dict[tuple[str, str], BitMap] = field(default_factory=dict)  # (side, guideline)
     cited_pages: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)
+    chapters: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)  # ACOEM's
+    # Sections as citations write them: (side, guideline, wording's code); wording -> code, and
+    # each code's wording and the spelling shown (the first in sort order of those seen).
+    sections: dict[tuple[str, str, int], BitMap] = field(default_factory=dict)
+    section_codes: dict[str, int] = field(default_factory=dict)
+    section_wordings: list[str] = field(default_factory=list)
+    section_labels: list[str] = field(default_factory=list)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     category_of: dict[str, str] = field(default_factory=dict)  # treatment -> its category
     # Per item id: its letter, position, dates of injury and of the decision (days) and patient
@@ -252,7 +279,13 @@ class FacetIndex:
         if not gone:
             return
         self.items -= gone
-        for bitmaps in [*self.values.values(), self.cited, self.cited_pages]:
+        for bitmaps in [
+            *self.values.values(),
+            self.cited,
+            self.cited_pages,
+            self.chapters,
+            self.sections,
+        ]:
             for items in bitmaps.values():
                 items -= gone
         self.letter[_ids(gone)] = 0
@@ -373,6 +406,19 @@ class FacetIndex:
             [*code_params, *params],
         )
         _merge(self.cited, _bitmaps(rows[:, 0], rows[:, 1], keys))
+        # For the guideline browser: the chapters a citation names (ACOEM's "Chapter 12"), and
+        # its section as written. A full build reads every citation: no item to join (seconds).
+        citations = f"{_table(GuidelineCitation)} c"
+        if where != EVERY_ITEM:
+            citations += f" JOIN {_table(DecisionItem)} i ON i.id = c.item_id"
+        rows = read_ints(
+            ["c.item_id", key, "h.chapter"],
+            f"FROM {citations} JOIN {_table(CitedChapter)} h ON h.citation_id = c.id {join}"
+            f" WHERE {where}",
+            [*code_params, *params],
+        )
+        _merge(self.chapters, _keyed(rows[:, 0], rows[:, 1], rows[:, 2], keys))
+        self._load_sections(citations, key, keys, join, code_params, where, params)
         # Pages a citation names ("98-99"), not those derived from the MTUS table.
         rows = read_ints(
             ["c.item_id", key, "r.first_page", "r.last_page"],
@@ -389,10 +435,50 @@ class FacetIndex:
         pairs = np.repeat(rows[:, 1], lengths)
         starts = np.repeat(rows[:, 2] - np.cumsum(lengths) + lengths, lengths)
         pages = starts + np.arange(len(ids))
-        span = int(pages.max()) + 1
-        combined, codes = np.unique(pairs * span + pages, return_inverse=True)
-        page_keys = [(*keys[int(c // span)], int(c % span)) for c in combined]
-        _merge(self.cited_pages, _bitmaps(ids, codes.reshape(-1), page_keys))
+        _merge(self.cited_pages, _keyed(ids, pairs, pages, keys))
+
+    def _load_sections(self, citations, key, keys, join, code_params, where, params) -> None:
+        """Each citation's section as written (not one looked up from its pages), by wording.
+
+        On PostgreSQL the sections in scope are read once each, given codes here, and the
+        citations read as (item, side and guideline, code) through an unnested array, packed
+        like the other reads; elsewhere the rows come with their text.
+        """
+        written = f"c.section <> '' AND c.section_derived = %s AND {where}"
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT c.section FROM {citations} WHERE {written}", [False, *params]
+                )
+                sections = [section for (section,) in cursor.fetchall()]
+            rows = read_ints(
+                ["c.item_id", key, "w.code"],
+                f"FROM {citations} {join}"
+                " JOIN unnest(%s::text[], %s::int[]) AS w(section, code) ON w.section = c.section"
+                f" WHERE {written}",
+                [*code_params, sections, [self._wording(s) for s in sections], False, *params],
+            )
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT c.item_id, {key}, c.section FROM {citations} {join} WHERE {written}",
+                    [*code_params, False, *params],
+                )
+                found = [(item, pair, self._wording(s)) for item, pair, s in cursor.fetchall()]
+            rows = np.array(found, dtype=np.int64).reshape(-1, 3)
+        _merge(self.sections, _keyed(rows[:, 0], rows[:, 1], rows[:, 2], keys))
+
+    def _wording(self, section: str) -> int:
+        """The code of ``section``'s wording (a new one for a wording not seen before)."""
+        wording = wording_of(section)
+        code = self.section_codes.get(wording)
+        if code is None:
+            code = self.section_codes[wording] = len(self.section_wordings)
+            self.section_wordings.append(wording)
+            self.section_labels.append(section)
+        elif section < self.section_labels[code]:
+            self.section_labels[code] = section
+        return code
 
     def _grow(self, newest: int) -> None:
         size = len(self.letter)
@@ -501,6 +587,7 @@ class FacetIndex:
     def memory_bytes(self) -> int:
         """About what this index holds in memory."""
         bitmaps = [self.items, *self.cited.values(), *self.cited_pages.values()]
+        bitmaps += [*self.chapters.values(), *self.sections.values()]
         bitmaps += [b for values in self.values.values() for b in values.values()]
         total = 0
         for b in bitmaps:

@@ -6,6 +6,8 @@ app_name = "decisions"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("guidelines/", views.guideline_list, name="guidelines"),
+    path("guidelines/<slug:slug>/", views.guideline_detail, name="guideline"),
     path("letters/<str:key>/", views.letter_detail, name="letter"),
     path("letters/<str:key>/original", views.letter_original, name="letter_original"),
     path("report/", views.report, name="report"),

@@ -30,7 +30,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from . import api_schema, charts, exports, selectors, stats
+from . import api_schema, charts, exports, guidelines, selectors, stats
 from .filters import WITHIN_CHOICES
 from .highlight import highlighted_text
 
@@ -304,6 +304,28 @@ def letter_original(request: HttpRequest, key: str) -> HttpResponse:
     except OSError as exc:
         raise Http404("This letter's original file cannot be read.") from exc
     return FileResponse(handle, as_attachment=True, filename=letter.original_name)
+
+
+@require_GET
+def guideline_list(request: HttpRequest) -> HttpResponse:
+    """``GET /guidelines/``: every guideline, the decisions citing it by each side."""
+    found = guidelines.guideline_list(request.GET)
+    context = {"browse": found}
+    return render(request, "decisions/guidelines.html", context, status=_status(found))
+
+
+@require_GET
+def guideline_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """``GET /guidelines/<slug>/``: a guideline's pages, topics, chapters and sections."""
+    found = guidelines.guideline_detail(slug, request.GET)
+    if found is None:
+        raise Http404("No guideline has that name.")
+    context = {"browse": found}
+    return render(request, "decisions/guideline.html", context, status=_status(found))
+
+
+def _status(found: guidelines.Browse) -> int:
+    return 400 if found.errors else 200
 
 
 # --- JSON API -------------------------------------------------------------------------------

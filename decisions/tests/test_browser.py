@@ -166,11 +166,59 @@ def test_downloading_the_decisions_found_gives_every_one_as_a_file(
     expect(results_heading(page)).to_have_text("5 decisions")  # the page is as it was
 
 
+def test_the_guideline_browser_from_the_menu_to_a_pages_decisions(
+    live_server, page, sample_letters, expect
+):
+    page.goto(live_server.url + "/")
+    page.get_by_role("navigation", name="Site").get_by_role("link", name="Guidelines").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Guidelines")
+    page.get_by_role(
+        "link", name="MTUS Chronic Pain Medical Treatment Guidelines", exact=True
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "MTUS Chronic Pain Medical Treatment Guidelines"
+    )
+    row = page.locator("#page-99")
+    expect(row.get_by_role("rowheader")).to_contain_text("Page 99")
+    expect(row.locator(".notes")).to_have_text("Physical Medicine")
+    link = row.get_by_role("link", name=re.compile("citing Page 99 by MAXIMUS$"))
+    shown = link.inner_text().split()[0]
+    assert shown == "3"
+    link.click()
+    expect(page).to_have_url(
+        re.compile(r"/\?guideline=mtus_chronic_pain&cited_page=99&source=maximus$")
+    )
+    expect(results_heading(page)).to_have_text(f"{shown} decisions")
+
+
+def test_the_guideline_pages_fit_a_phone_and_sort_by_rate(
+    live_server, phone_page, sample_letters, expect
+):
+    phone_page.goto(live_server.url + "/guidelines/mtus_chronic_pain/")
+    overflow = phone_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    wide = phone_page.evaluate(
+        "[...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth)"
+        ".length"
+    )
+    assert wide == 0  # every table fits, none scrolls sideways
+    phone_page.locator("#pages-heading ~ .table-wrap").get_by_role(
+        "link", name=re.compile("^Overturned")
+    ).click()
+    expect(phone_page).to_have_url(re.compile(r"\?order=rate$"))
+    expect(phone_page.locator("th[aria-sort=descending]").first).to_contain_text("Overturned")
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/",
         "/api/",
+        "/guidelines/",
+        "/guidelines/mtus_chronic_pain/",
+        "/guidelines/mtus_acoem/?order=rate",
+        "/guidelines/mtus_chronic_pain/?treatment=physical_therapy",  # scoped by a search
+        "/guidelines/?order=colour",  # the error page
         "/?q=massage&outcome=overturned&sort=relevance",
         "/?treatment=mri&outcome=upheld",  # the empty state
         "/?outcome=maybe",  # the error page

@@ -8,7 +8,7 @@ from django.http import QueryDict
 from decisions import facet_index, lettergen, services
 from decisions.facets import Selection, facet_counts_sql
 from decisions.filters import AGE_BANDS, DecisionFilter
-from decisions.models import DecisionItem, Determination, GuidelineCitation
+from decisions.models import CitedChapter, DecisionItem, Determination, GuidelineCitation
 from decisions.selectors import SORTS, decision_search
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +185,30 @@ def test_a_citation_a_person_rewrites_is_searched_with_its_decision(client, samp
     services.rows_saved(obj=citation)
     found = client.get("/api/decisions/", {"q": "zygomatic"}).json()["results"]
     assert [r["id"] for r in found] == [citation.item_id]
+
+
+def test_the_engine_holds_each_sides_sections_as_written(many_letters):
+    expected = {}
+    for item, side, guideline, section in GuidelineCitation.objects.filter(
+        section_derived=False
+    ).values_list("item_id", "source", "guideline_id", "section"):
+        if section:
+            expected.setdefault((side, guideline, facet_index.wording_of(section)), set()).add(item)
+    assert len(expected) >= 10
+    with facet_index.current_index() as index:
+        held = {
+            (side, g, index.section_wordings[code]): set(items)
+            for (side, g, code), items in index.sections.items()
+        }
+    assert held == expected
+
+
+def test_the_engine_holds_the_chapters_each_side_cites(many_letters):
+    expected = {}
+    for item, side, guideline, chapter in CitedChapter.objects.values_list(
+        "citation__item_id", "citation__source", "citation__guideline_id", "chapter"
+    ):
+        expected.setdefault((side, guideline, chapter), set()).add(item)
+    assert len(expected) >= 3  # chapters of ACOEM, by both sides
+    with facet_index.current_index() as index:
+        assert {k: set(v) for k, v in index.chapters.items()} == expected

@@ -27,7 +27,7 @@ from decisions.parsing.fields import (
     split_diagnoses,
 )
 from decisions.parsing.normalise import Normalised
-from decisions.parsing.vocab import DEFAULT_VOCABULARY
+from decisions.parsing.vocab import ACOEM_CHAPTERS, DEFAULT_VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[2]
 LETTERS = ROOT / "fixtures" / "letters"
@@ -816,3 +816,16 @@ def test_early_notices_list_each_decision_twice_then_take_it_up_again():
         ["medication"],
         60,
     )
+
+
+def test_every_acoem_chapter_letters_name_has_its_title_as_they_write_it():
+    written: dict[int, set[str]] = {}
+    for path in (ROOT / "fixtures").glob("**/*.txt"):
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for n, title in re.findall(r"\bChapter (\d{1,2}),? ((?:[A-Z][a-z]+,? (?:and )?)+)", text):
+            written.setdefault(int(n), set()).add(title.strip(" ,"))
+    assert len(written) >= 6  # the fixtures name chapters enough to check
+    for n, titles in written.items():
+        assert n in ACOEM_CHAPTERS, n
+        title = ACOEM_CHAPTERS[n].replace("-", " ")  # "Stress Related" is written too
+        assert any(title.startswith(t.replace("-", " ")) for t in titles), (n, titles)

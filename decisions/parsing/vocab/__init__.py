@@ -29,6 +29,7 @@ from pathlib import Path
 from ..matching import KINDS, Found, Matcher, PageRange, Term, Vocabulary
 
 __all__ = [
+    "ACOEM_CHAPTERS",
     "BODY_REGIONS",
     "CATEGORIES",
     "DEFAULT_VOCABULARY",
@@ -96,6 +97,7 @@ BODY_REGIONS = _terms("body_regions")
 SPECIALTIES = _terms("specialties")
 GUIDELINES = _terms("guidelines")
 MTUS_FAMILY = frozenset(_load("guidelines")["mtus_family"])
+ACOEM_CHAPTERS = {int(n): title for n, title in _load("guidelines")["acoem_chapters"].items()}
 STATES = _terms("states")
 MTUS_SECTIONS = _terms("mtus_pages")
 if _unread := sorted({p.stem for p in _HERE.glob("*.toml")} - _read.keys()):

@@ -19,24 +19,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from imrsite.env import env_bool, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """Read a yes/no environment variable; anything unrecognised is an error, not a guess."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (use 1 or 0).")
-
-
-def env_list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
 # --- Core ---------------------------------------------------------------------------------
@@ -130,7 +115,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic (bin/serve) puts them for WhiteNoise; anywhere the server may write.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Ingest keeps each letter's original file (the PDF where there was one) in the default
 # storage: a local folder (MEDIA_ROOT) unless FILE_STORAGE_BACKEND names another backend, such as
 # django-storages' "storages.backends.s3.S3Storage" (configured by its own settings). The site

@@ -20,7 +20,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gunicorn.glogging import Logger
+
 from imrsite.env import env_bool, env_list
+from imrsite.logs import JsonFormatter, log_format
 
 # What one worker is given: at a million letters a worker with its facet index was 290-514 MiB
 # resident in the benchmarks (README, "Figures with the facet engine").
@@ -63,6 +66,17 @@ def default_workers(cores: int | None = None, memory: int | None = None) -> int:
     return max(1, workers)
 
 
+class JsonLogger(Logger):
+    """gunicorn's logger, its messages and its access log written as JSON lines (the access
+    log's with the request's method, path, query, status, duration, size and client)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+
 def _workers() -> int:
     raw = os.environ.get("WEB_CONCURRENCY", "").strip()
     if not raw:
@@ -87,6 +101,9 @@ graceful_timeout = 30
 # it).
 accesslog = "-" if env_bool("ACCESS_LOG", default=True) else None
 errorlog = "-"
+# As Django's (LOG_FORMAT): JSON lines unless LOG_FORMAT=text.
+if log_format(debug=env_bool("DEBUG", default=False)) == "json":
+    logger_class = JsonLogger
 # Whether a request came over HTTPS is Django's decision (BEHIND_PROXY in the settings), not
 # gunicorn's: by default gunicorn believes X-Forwarded-Proto (and SCRIPT_NAME, PATH_INFO
 # headers) from loopback, so any client on this machine could pass for HTTPS and skip the

@@ -11,6 +11,7 @@ Everything that differs between machines is read from the environment:
 - ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
   ``SECURE_HSTS_PRELOAD``: HTTPS in production (see the README's Configuration table).
+- ``LOG_LEVEL``, ``LOG_FORMAT``: the root level, and JSON lines (production's default) or text.
 """
 
 import os
@@ -20,6 +21,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from imrsite.env import env_bool, env_list
+from imrsite.logs import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -191,10 +193,16 @@ USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
 
+# JSON lines in production (imrsite.logs.JsonFormatter), text in development; on standard
+# error, so a command's own output stays clean (bin/serve joins it to gunicorn's stdout).
+LOG_FORMAT = log_format(debug=DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "imrsite.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -1,6 +1,7 @@
 """Production serving: bin/serve and gunicorn's settings (imrsite/gunicorn_conf.py)."""
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -86,8 +87,15 @@ def test_bin_serve_serves_production_and_stops_on_sigterm(tmp_path):
             process.kill()
             output, _ = process.communicate()
     assert process.returncode == 0, output
-    assert f"Listening at: http://127.0.0.1:{port}" in output
-    assert '"GET /?q=x HTTP/1.1" 301' in output  # the access log, on standard output
+    lines = [json.loads(line) for line in output.splitlines()]  # every line a JSON object
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    listening = f"Listening at: http://127.0.0.1:{port} "
+    assert any(line["message"].startswith(listening) for line in lines)
+    # The access log, on standard output, a request's fields as fields.
+    [access] = [line for line in lines if line.get("query") == "q=x"]
+    assert access["logger"] == "gunicorn.access"
+    assert (access["method"], access["path"], access["status"]) == ("GET", "/", 301)
+    assert access["duration_ms"] >= 0
     assert (tmp_path / "static" / "staticfiles.json").exists()  # collected for WhiteNoise
 
 

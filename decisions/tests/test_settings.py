@@ -1,5 +1,6 @@
 """Production refuses to start on development defaults."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,19 +9,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_check(**env):
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "a-real-secret-" * 5, "ALLOWED_HOSTS": "imr.example.com"}
+
+
+def clean_env(**env):
+    """This process's environment without the variables under test, and with ``env``."""
     clean = {
         k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
     }
     clean.update(env)
+    return clean
+
+
+def run_check(**env):
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env=clean,
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def settings_with(*names, **env):
+    """The values of settings ``names`` when the settings are read with ``env``."""
+    code = "import json, imrsite.settings as s; "
+    code += f"print(json.dumps([getattr(s, n, None) for n in {names!r}]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def test_production_without_secret_key_refuses_to_start():
@@ -71,3 +96,19 @@ def test_a_misspelt_debug_value_is_an_error_not_a_guess():
     result = run_check(DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a yes/no value" in result.stderr
+
+
+def test_logs_are_json_lines_in_production_and_text_in_development():
+    [fmt, logging] = settings_with("LOG_FORMAT", "LOGGING", **PRODUCTION)
+    assert fmt == "json"
+    assert logging["handlers"]["console"]["formatter"] == "json"
+    assert logging["formatters"]["json"]["()"] == "imrsite.logs.JsonFormatter"
+    assert settings_with("LOG_FORMAT", DEBUG="1") == ["text"]
+    assert settings_with("LOG_FORMAT", **PRODUCTION, LOG_FORMAT="text") == ["text"]
+    assert settings_with("LOG_FORMAT", DEBUG="1", LOG_FORMAT="JSON") == ["json"]
+
+
+def test_an_unknown_log_format_is_an_error():
+    result = run_check(DEBUG="1", LOG_FORMAT="xml")
+    assert result.returncode != 0
+    assert "LOG_FORMAT='xml' is not one of json, text" in result.stderr

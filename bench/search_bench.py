@@ -375,7 +375,7 @@ def our_server(
     if not log:
         command += ["--log-level", "warning"]  # gunicorn's start-up lines, not on the terminal
     what = f"bin/serve: gunicorn, {workers} sync worker{'s' if workers > 1 else ''}, DEBUG=0"
-    with serving(command, {**os.environ, **env}, "/static/css/site.css", log) as (base, process):
+    with serving(command, {**os.environ, **env}, "/healthz", log) as (base, process):
         yield Server(base, what, process.pid, log)
 
 

@@ -1,5 +1,9 @@
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,7 +23,52 @@ DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
-LETTERS = Path(__file__).resolve().parents[2] / "fixtures" / "letters"
+ROOT = Path(__file__).resolve().parents[2]
+LETTERS = ROOT / "fixtures" / "letters"
+
+_PRODUCTION_GET = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+asked = json.loads(sys.argv[1])
+response = Client().get(asked["path"], secure=asked["secure"], headers=asked["headers"])
+print(json.dumps({"status": response.status_code, "headers": dict(response.headers),
+                  "body": response.content.decode()}))
+"""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (as of now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def production_env(**env: str) -> dict[str, str]:
+    """This process's environment for a child on production settings: no DEBUG, a throwaway
+    key, ALLOWED_HOSTS=testserver, ``env`` on top (which should name DATABASE_URL)."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
+    clean.update(SECRET_KEY="a-throwaway-secret-for-this-test-" * 2, ALLOWED_HOSTS="testserver")
+    clean.update(env)
+    return clean
+
+
+def production_get(path: str, *, env: dict[str, str], secure: bool = False, **headers) -> dict:
+    """GET ``path`` through Django's test Client in a child process on production settings
+    (``production_env(**env)``): the answer's status, headers and body."""
+    clean = production_env(DJANGO_SETTINGS_MODULE="imrsite.settings", **env)
+    asked = json.dumps({"path": path, "secure": secure, "headers": headers})
+    result = subprocess.run(
+        [sys.executable, "-c", _PRODUCTION_GET, asked],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture(autouse=True)

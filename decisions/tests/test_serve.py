@@ -2,9 +2,7 @@
 
 import http.client
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,37 +12,30 @@ import pytest
 
 from imrsite import gunicorn_conf
 
+from .conftest import free_port, production_env
+
 ROOT = Path(__file__).resolve().parents[2]
 GiB = 1024**3
 
 
-def production_env(tmp_path, **extra) -> dict[str, str]:
-    """Production settings (no DEBUG) on a fresh SQLite file and static folder of the test's."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
-    env.update(
-        SECRET_KEY="a-throwaway-secret-for-this-test-" * 2,
+def serve_env(tmp_path, **extra) -> dict[str, str]:
+    """Production settings on a fresh SQLite file and static folder of the test's."""
+    return production_env(
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         PYTHON=sys.executable,
         **extra,
     )
-    return env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port: int, path: str, **headers) -> http.client.HTTPResponse:
+def get(port: int, path: str, **headers) -> tuple[http.client.HTTPResponse, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", path, headers=headers)
     response = conn.getresponse()
-    response.read()
+    body = response.read()
     conn.close()
-    return response
+    return response, body
 
 
 def wait_for(port: int, process: subprocess.Popen, seconds: float) -> None:
@@ -53,7 +44,7 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> None:
         if process.poll() is not None:
             pytest.fail(f"bin/serve exited with {process.returncode}:\n{process.stdout.read()}")
         try:
-            get(port, "/")
+            get(port, "/healthz")
             return
         except OSError:
             time.sleep(0.2)
@@ -62,10 +53,10 @@ def wait_for(port: int, process: subprocess.Popen, seconds: float) -> None:
 
 def test_bin_serve_serves_production_and_stops_on_sigterm(tmp_path):
     migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
-    done = subprocess.run(migrate, cwd=ROOT, env=production_env(tmp_path), timeout=120)
+    done = subprocess.run(migrate, cwd=ROOT, env=serve_env(tmp_path), timeout=120)
     assert done.returncode == 0
     port = free_port()
-    env = production_env(tmp_path, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")
+    env = serve_env(tmp_path, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")
     process = subprocess.Popen(
         [str(ROOT / "bin" / "serve")],
         cwd=ROOT,
@@ -76,7 +67,10 @@ def test_bin_serve_serves_production_and_stops_on_sigterm(tmp_path):
     )
     try:
         wait_for(port, process, seconds=90)
-        response = get(port, "/?q=x")  # production: plain HTTP goes to HTTPS
+        response, body = get(port, "/healthz")
+        assert response.status == 200
+        assert json.loads(body) == {"status": "ok", "database": "ok"}
+        response, _ = get(port, "/?q=x")  # production: plain HTTP goes to HTTPS
         assert response.status == 301
         assert response.getheader("Location") == f"https://127.0.0.1:{port}/?q=x"
     finally:
@@ -103,7 +97,7 @@ def run_serve(tmp_path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(ROOT / "bin" / "serve")],
         cwd=ROOT,
-        env={**production_env(tmp_path), **env},
+        env={**serve_env(tmp_path), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -111,7 +105,7 @@ def run_serve(tmp_path, **env) -> subprocess.CompletedProcess:
 
 
 def test_bin_serve_refuses_without_secret_key_in_one_line(tmp_path):
-    env = production_env(tmp_path)
+    env = serve_env(tmp_path)
     del env["SECRET_KEY"]
     result = subprocess.run(
         [str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, capture_output=True, text=True

@@ -11,6 +11,7 @@ Everything that differs between machines is read from the environment:
 - ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
   ``SECURE_HSTS_PRELOAD``: HTTPS in production (see the README's Configuration table).
+- ``BEHIND_PROXY``: a proxy in front says (X-Forwarded-Proto) whether a request came over HTTPS.
 - ``LOG_LEVEL``, ``LOG_FORMAT``: the root level, and JSON lines (production's default) or text.
 """
 
@@ -143,12 +144,20 @@ STORAGES = {
 
 # --- Security (production) ----------------------------------------------------------------
 
-if not DEBUG:
+# Behind a proxy that speaks HTTPS to browsers and HTTP to this server (BEHIND_PROXY=1), the
+# proxy's X-Forwarded-Proto says which the browser used; the proxy must set it, replacing any a
+# client sent. Without a proxy the header comes from the client, who could pass for HTTPS and
+# skip the redirect: it is believed only when a proxy is said to be there.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    # A year, as check --deploy asks; a lower value (3600) while HTTPS on a new host name is
+    # still being tried, since browsers keep to HTTPS for as long as this says.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     # HSTS covers the site's own subdomains (*.imr.example.com for imr.example.com): none of
     # them should ever be served over plain HTTP.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)

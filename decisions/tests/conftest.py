@@ -54,6 +54,24 @@ def production_env(**env: str) -> dict[str, str]:
     return clean
 
 
+@pytest.fixture(scope="session")
+def production_static(tmp_path_factory) -> str:
+    """The static files collected as bin/serve collects them: production's pages need their
+    manifest (a page naming a file not in it is an error), and a fresh checkout has none."""
+    root = tmp_path_factory.mktemp("static")
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
+    env = production_env(STATIC_ROOT=str(root))
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+    return str(root)
+
+
+@pytest.fixture
+def production_site(tmp_path, production_static) -> dict[str, str]:
+    """``env`` for production_get: a fresh SQLite file of the test's, the collected files."""
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    return {"DATABASE_URL": database, "STATIC_ROOT": production_static}
+
+
 def production_get(path: str, *, env: dict[str, str], secure: bool = False, **headers) -> dict:
     """GET ``path`` through Django's test Client in a child process on production settings
     (``production_env(**env)``): the answer's status, headers and body."""

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from imrsite.env import env_bool, env_list
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "imrsite.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,6 +180,22 @@ if not DEBUG:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Content-Security-Policy (django-csp), in development too so a page that breaks it shows at
+# once: scripts, styles, images and connections from this site only, and nothing inline. Every
+# script and style is a file under static/ (htmx from static/vendor, told by its meta tag in
+# base.html to add no <style> of its own), and no template has a <script> or <style> block, a
+# style= or on...= attribute or an hx-on handler (decisions/tests/test_security.py reads the
+# pages), so a script or style that got into a page would not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],  # an injected <base> cannot move the page's relative URLs
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],  # as X-Frame-Options: DENY
+    }
+}
 
 # --- Authentication -----------------------------------------------------------------------
 

@@ -367,7 +367,11 @@ def our_server(
     and no access log. With ``log``, the server runs with LOG_LEVEL=INFO (the facet index logs
     its build there) and its output goes to that file."""
     env = {**production_env(db), "PYTHON": sys.executable}
+    # bin/serve refuses a database behind the code's migrations (a new app's tables, say): a
+    # benchmark database is scratch, so it is brought up to date instead.
+    manage(db, "migrate", "--no-input", "-v", "0", **env)
     env["ACCESS_LOG"] = "0"  # a line a request would cost the server time and fill the log
+    env["LOG_FORMAT"] = "text"  # its log is for a person (and index_builds) to read
     if log:
         env["LOG_LEVEL"] = "INFO"
     command = [str(ROOT / "bin" / "serve"), "--bind", "127.0.0.1:{port}"]

@@ -11,11 +11,14 @@ Everything that differs between machines is read from the environment:
 - ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
   ``SECURE_HSTS_PRELOAD``: HTTPS in production (see the README's Configuration table).
-- ``BEHIND_PROXY``: a proxy in front says (X-Forwarded-Proto) whether a request came over HTTPS.
+- ``BEHIND_PROXY``: a proxy in front says whether a request came over HTTPS (X-Forwarded-Proto)
+  and from where (X-Forwarded-For).
+- ``AXES_FAILURE_LIMIT``, ``AXES_COOLOFF_MINUTES``: the admin login's lockout.
 - ``LOG_LEVEL``, ``LOG_FORMAT``: the root level, and JSON lines (production's default) or text.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "django_filters",
     "decisions",
 ]
@@ -82,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -206,6 +212,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that
+# username is refused from that address for AXES_COOLOFF_MINUTES, right password or not (HTTP
+# 429). Username and address together, so a stranger guessing cannot lock a colleague out from
+# their own desk. `manage.py axes_reset` (or axes_reset_username NAME) lifts it at once.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "60")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a right password forgets the wrong ones before it
+# The address as BEHIND_PROXY says to read it: never a header the client could write itself.
+AXES_CLIENT_IP_CALLABLE = "imrsite.proxy.client_ip"
 
 # --- Search -------------------------------------------------------------------------------
 

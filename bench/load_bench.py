@@ -4,8 +4,8 @@
     .venv/bin/python bench/load_bench.py --engine sqlite --db bench-out/bench.sqlite3 \\
         --clients 20 --duration 30 --workers 4
 
-Serves the site as bench/search_bench.py does (gunicorn in production settings on a free
-loopback port, started by the same code) but with ``--workers`` sync workers, and with
+Serves the site as bench/search_bench.py does (``bin/serve``: gunicorn in production settings
+on a free loopback port, started by the same code) but with ``--workers`` sync workers, and with
 LOG_LEVEL=INFO, its output in ``--server-log``. Each worker builds its facet index on its first
 request, so before timing it sends rounds of ``--workers`` concurrent requests until the log has
 one "facet index built" line per worker (or ``--warm-up-seconds`` pass). Then ``--clients``

@@ -5,11 +5,11 @@
 
 Runs the requests of ``REQUESTS`` (facets alone and combined, a guideline's cited page, full
 text alone and with facets, deep pages, sorts, the JSON API, a letter's page) against a server
-it starts on 127.0.0.1: gunicorn (one sync worker) in production settings (DEBUG=0 with a
-throwaway SECRET_KEY, static files collected), as the site is deployed; without gunicorn
-installed, ``manage.py runserver --noreload`` with DEBUG=1. Each search is made once untimed
-through the JSON API (the same queries, so the same caches warm, and it gives the count), then
-``--repeat`` times; the figure is the wall time of the HTTP request on loopback.
+it starts on 127.0.0.1 with ``bin/serve``, as the site is deployed: gunicorn (one sync worker)
+in production settings (DEBUG=0 with a throwaway SECRET_KEY, static files collected). Each
+search is made once untimed through the JSON API (the same queries, so the same caches warm,
+and it gives the count), then ``--repeat`` times; the figure is the wall time of the HTTP
+request on loopback.
 ``--in-process`` makes the requests through Django's test Client in this process instead,
 which also counts the SQL queries of each.
 
@@ -354,7 +354,7 @@ def production_env(db: BenchDatabase) -> dict[str, str]:
 class Server:
     base: str  # http://127.0.0.1:PORT
     what: str  # what serves, for the report
-    pid: int  # gunicorn's master (or runserver's process)
+    pid: int  # gunicorn's master
     log: Path | None = None  # its output, when kept
 
 
@@ -362,23 +362,24 @@ class Server:
 def our_server(
     db: BenchDatabase, timeout: float, workers: int = 1, log: Path | None = None
 ) -> Iterator[Server]:
-    """The site served on a free loopback port. With ``log``, the server runs with
-    LOG_LEVEL=INFO (the facet index logs its build there) and its output goes to that file."""
-    if importlib.util.find_spec("gunicorn"):
-        env = production_env(db)
-        manage(db, "collectstatic", "--noinput", "-v", "0", **env)
-        command = [sys.executable, "-m", "gunicorn", "imrsite.wsgi:application"]
-        command += ["--bind", "127.0.0.1:{port}", "--workers", str(workers)]
-        command += ["--timeout", str(int(timeout)), "--log-level", "warning"]
-        what = f"gunicorn, {workers} sync worker{'s' if workers > 1 else ''}, DEBUG=0"
-    else:
-        env = {"DEBUG": "1", "DATABASE_URL": db.url}
-        command = [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload"]
-        command += ["127.0.0.1:{port}"]
-        what = "manage.py runserver --noreload, DEBUG=1 (gunicorn is not installed)"
+    """The site served on a free loopback port by ``bin/serve``, as in production (gunicorn with
+    imrsite/gunicorn_conf.py: sync workers, collected static files), with ``workers`` workers
+    and no access log. With ``log``, the server runs with LOG_LEVEL=INFO (the facet index logs
+    its build there) and its output goes to that file."""
+    env = {**production_env(db), "PYTHON": sys.executable}
+    # bin/serve refuses a database behind the code's migrations (a new app's tables, say): a
+    # benchmark database is scratch, so it is brought up to date instead.
+    manage(db, "migrate", "--no-input", "-v", "0", **env)
+    env["ACCESS_LOG"] = "0"  # a line a request would cost the server time and fill the log
+    env["LOG_FORMAT"] = "text"  # its log is for a person (and index_builds) to read
     if log:
         env["LOG_LEVEL"] = "INFO"
-    with serving(command, {**os.environ, **env}, "/static/css/site.css", log) as (base, process):
+    command = [str(ROOT / "bin" / "serve"), "--bind", "127.0.0.1:{port}"]
+    command += ["--workers", str(workers), "--timeout", str(int(timeout))]
+    if not log:
+        command += ["--log-level", "warning"]  # gunicorn's start-up lines, not on the terminal
+    what = f"bin/serve: gunicorn, {workers} sync worker{'s' if workers > 1 else ''}, DEBUG=0"
+    with serving(command, {**os.environ, **env}, "/healthz", log) as (base, process):
         yield Server(base, what, process.pid, log)
 
 

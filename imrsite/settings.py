@@ -11,32 +11,24 @@ Everything that differs between machines is read from the environment:
 - ``ALLOWED_HOSTS``: comma-separated host names; required unless ``DEBUG=1``.
 - ``SECURE_SSL_REDIRECT``, ``SECURE_HSTS_SECONDS``, ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
   ``SECURE_HSTS_PRELOAD``: HTTPS in production (see the README's Configuration table).
+- ``BEHIND_PROXY``: a proxy in front says whether a request came over HTTPS (X-Forwarded-Proto)
+  and from where (X-Forwarded-For).
+- ``AXES_FAILURE_LIMIT``, ``AXES_COOLOFF_MINUTES``: the admin login's lockout.
+- ``LOG_LEVEL``, ``LOG_FORMAT``: the root level, and JSON lines (production's default) or text.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from imrsite.env import env_bool, env_list
+from imrsite.logs import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """Read a yes/no environment variable; anything unrecognised is an error, not a guess."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (use 1 or 0).")
-
-
-def env_list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
 # --- Core ---------------------------------------------------------------------------------
@@ -77,19 +69,25 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "django_filters",
     "decisions",
 ]
 
 MIDDLEWARE = [
+    # /healthz, before the HTTPS redirect and the host check a load balancer's probe would fail.
+    "imrsite.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -130,7 +128,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic (bin/serve) puts them for WhiteNoise; anywhere the server may write.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Ingest keeps each letter's original file (the PDF where there was one) in the default
 # storage: a local folder (MEDIA_ROOT) unless FILE_STORAGE_BACKEND names another backend, such as
 # django-storages' "storages.backends.s3.S3Storage" (configured by its own settings). The site
@@ -153,12 +152,20 @@ STORAGES = {
 
 # --- Security (production) ----------------------------------------------------------------
 
-if not DEBUG:
+# Behind a proxy that speaks HTTPS to browsers and HTTP to this server (BEHIND_PROXY=1), the
+# proxy's X-Forwarded-Proto says which the browser used; the proxy must set it, replacing any a
+# client sent. Without a proxy the header comes from the client, who could pass for HTTPS and
+# skip the redirect: it is believed only when a proxy is said to be there.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "3600"))
+    # A year, as check --deploy asks; a lower value (3600) while HTTPS on a new host name is
+    # still being tried, since browsers keep to HTTPS for as long as this says.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     # HSTS covers the site's own subdomains (*.imr.example.com for imr.example.com): none of
     # them should ever be served over plain HTTP.
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -180,6 +187,22 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Content-Security-Policy (django-csp), in development too so a page that breaks it shows at
+# once: scripts, styles, images and connections from this site only, and nothing inline. Every
+# script and style is a file under static/ (htmx from static/vendor, told by its meta tag in
+# base.html to add no <style> of its own), and no template has a <script> or <style> block, a
+# style= or on...= attribute or an hx-on handler (decisions/tests/test_security.py reads the
+# pages), so a script or style that got into a page would not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],  # an injected <base> cannot move the page's relative URLs
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],  # as X-Frame-Options: DENY
+    }
+}
+
 # --- Authentication -----------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -189,6 +212,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that
+# username is refused from that address for AXES_COOLOFF_MINUTES, right password or not (HTTP
+# 429). Username and address together, so a stranger guessing cannot lock a colleague out from
+# their own desk. `manage.py axes_reset` (or axes_reset_username NAME) lifts it at once.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "60")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a right password forgets the wrong ones before it
+# The address as BEHIND_PROXY says to read it: never a header the client could write itself.
+AXES_CLIENT_IP_CALLABLE = "imrsite.proxy.client_ip"
 
 # --- Search -------------------------------------------------------------------------------
 
@@ -205,10 +243,16 @@ USE_TZ = True
 
 # --- Logging ------------------------------------------------------------------------------
 
+# JSON lines in production (imrsite.logs.JsonFormatter), text in development; on standard
+# error, so a command's own output stays clean (bin/serve joins it to gunicorn's stdout).
+LOG_FORMAT = log_format(debug=DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "imrsite.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

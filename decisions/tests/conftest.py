@@ -1,5 +1,9 @@
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,7 +23,70 @@ DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
-LETTERS = Path(__file__).resolve().parents[2] / "fixtures" / "letters"
+ROOT = Path(__file__).resolve().parents[2]
+LETTERS = ROOT / "fixtures" / "letters"
+
+_PRODUCTION_GET = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+asked = json.loads(sys.argv[1])
+response = Client().get(asked["path"], secure=asked["secure"], headers=asked["headers"])
+print(json.dumps({"status": response.status_code, "headers": dict(response.headers),
+                  "body": response.content.decode()}))
+"""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on (as of now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def production_env(**env: str) -> dict[str, str]:
+    """This process's environment for a child on production settings: no DEBUG, a throwaway
+    key, ALLOWED_HOSTS=testserver, ``env`` on top (which should name DATABASE_URL)."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}}
+    clean.update(SECRET_KEY="a-throwaway-secret-for-this-test-" * 2, ALLOWED_HOSTS="testserver")
+    clean.update(env)
+    return clean
+
+
+@pytest.fixture(scope="session")
+def production_static(tmp_path_factory) -> str:
+    """The static files collected as bin/serve collects them: production's pages need their
+    manifest (a page naming a file not in it is an error), and a fresh checkout has none."""
+    root = tmp_path_factory.mktemp("static")
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
+    env = production_env(STATIC_ROOT=str(root))
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=300)
+    return str(root)
+
+
+@pytest.fixture
+def production_site(tmp_path, production_static) -> dict[str, str]:
+    """``env`` for production_get: a fresh SQLite file of the test's, the collected files."""
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    return {"DATABASE_URL": database, "STATIC_ROOT": production_static}
+
+
+def production_get(path: str, *, env: dict[str, str], secure: bool = False, **headers) -> dict:
+    """GET ``path`` through Django's test Client in a child process on production settings
+    (``production_env(**env)``): the answer's status, headers and body."""
+    clean = production_env(DJANGO_SETTINGS_MODULE="imrsite.settings", **env)
+    asked = json.dumps({"path": path, "secure": secure, "headers": headers})
+    result = subprocess.run(
+        [sys.executable, "-c", _PRODUCTION_GET, asked],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture(autouse=True)

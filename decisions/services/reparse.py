@@ -211,6 +211,22 @@ def letters_reparse(
             yield from outcomes
 
 
+def stored_letters(
+    *, after: int = 0, up_to: int | None = None, batch_size: int = 200
+) -> Iterator[Determination]:
+    """Stored letters in id order after ``after`` (to ``up_to``), read a batch at a time by
+    id, so no cursor stays open across the writes made meanwhile."""
+    letters = Determination.objects.order_by("pk")
+    if up_to is not None:
+        letters = letters.filter(pk__lte=up_to)
+    while True:
+        batch = list(letters.filter(pk__gt=after)[:batch_size])
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].pk
+
+
 def _reparse_batch(
     chunk: list[Determination], results: list, *, terms: KnownTerms
 ) -> list[IngestOutcome]:

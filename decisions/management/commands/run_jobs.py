@@ -74,8 +74,10 @@ class Command(BaseCommand):
                         self._report(job)
             except KeyboardInterrupt:
                 self.stderr.write(
-                    "Stopped at once; a job under way goes on from its last batch committed "
+                    "Stopped at once; the job under way goes on from its last batch committed "
                     "when run_jobs runs again here (elsewhere, after --stale-after)."
+                    if stopping.busy
+                    else "Stopped."
                 )
             if stopping.requested:
                 self.stderr.write(
@@ -110,7 +112,8 @@ class _StopSignals:
         self.previous = {}
         if threading.current_thread() is threading.main_thread():
             for number in self.signals:
-                self.previous[number] = signal.signal(number, self._received)
+                if signal.getsignal(number) is not signal.SIG_IGN:  # as nohup, or a shell's &
+                    self.previous[number] = signal.signal(number, self._received)
         return self
 
     def _received(self, number, frame):

@@ -4,13 +4,17 @@ A letter's page shows the letter text, marked where each field was read, beside 
 items (and, one click away, their citations and pages) are editable; its corrections are listed.
 Letters whose parse warned or inferred wait in the review queue until someone marks them
 reviewed. Editors (a group made by migration 0004) correct and review but cannot delete.
+Long work (re-parsing every letter) is queued as a Job, whose page shows its progress.
 """
+
+import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import parsing, services
@@ -25,6 +29,7 @@ from .models import (
     Drug,
     Guideline,
     GuidelineCitation,
+    Job,
     LetterToReview,
     Specialty,
     State,
@@ -130,24 +135,20 @@ class TermAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-normalise every stored letter with the aliases as they are now")
     def renormalise_letters(self, request, queryset):
-        """Re-parse stored letters so a new alias reaches them; corrected fields are kept.
-
-        Runs in the request: fine for tens of thousands of letters; beyond that use
-        ``manage.py ingest_letters --reparse``, which does the same with progress.
-        """
-        counts = {services.REPARSED: 0, services.FAILED: 0}
-        for outcome in services.letters_reparse(letters=Determination.objects.iterator()):
-            counts[outcome.status] += 1
-        self.message_user(
-            request,
-            f"Re-parsed {counts[services.REPARSED]} letters with the current aliases"
-            + (
-                f"; {counts[services.FAILED]} could not be re-parsed."
-                if counts[services.FAILED]
-                else "."
-            ),
-            messages.WARNING if counts[services.FAILED] else messages.SUCCESS,
-        )
+        """Queue a re-parse of every stored letter, so a new alias reaches them (corrected fields
+        are kept), and show its progress: ``manage.py run_jobs`` does it, off the request."""
+        job, created = services.job_queue(kind=Job.Kind.REPARSE, user=request.user)
+        if created:
+            message = "Queued a re-parse of every stored letter with the aliases as they are now."
+        elif job.started_at is None:
+            message = (
+                "A re-parse of every letter was already waiting to start; it will read the "
+                "aliases as they are when it starts."
+            )
+        else:
+            message = "A re-parse of every letter with these aliases is already under way."
+        self.message_user(request, message, messages.SUCCESS)
+        return redirect(reverse("admin:decisions_job_change", args=[job.pk]))
 
 
 for term_model in (Treatment, BodyRegion, Guideline, Specialty, State, Drug):
@@ -432,3 +433,143 @@ class CorrectionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+def _duration(seconds: float) -> str:
+    """Roughly how long, as a person says it: "about 40 s", "about 3 min", "about 2 h 5 min"."""
+    if seconds < 60:
+        return f"about {max(round(seconds), 1)} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60} min"
+
+
+def job_progress(job: Job) -> dict[str, str]:
+    """What a person reads of a job's progress, as text: the list and the job's page both."""
+    out = {"letters": f"{job.done:,} of {job.total:,}" if job.started_at else "not started"}
+    if job.percent is not None:
+        out["letters"] += f" ({job.percent:.0f}%)"
+    out["rate"] = f"{job.rate:,.0f} letters a second" if job.rate else ""
+    out["left"] = ""
+    if job.seconds_left is not None:
+        finish = timezone.localtime(job.heartbeat_at + dt.timedelta(seconds=job.seconds_left))
+        out["left"] = f"{_duration(job.seconds_left)} (done at {finish:%H:%M:%S})"
+    return out
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Work done off the request (re-parsing every letter): its state, progress and failures.
+
+    Jobs are queued by actions elsewhere (a vocabulary list's *Re-normalise*) and run by
+    ``manage.py run_jobs``; a job's page reloads itself while the job is queued or running.
+    Nothing here edits a job but *Cancel*.
+    """
+
+    change_form_template = "admin/decisions/job/change_form.html"
+    list_display = [
+        "__str__",
+        "state",
+        "progress",
+        "letters_a_second",
+        "started_at",
+        "time_left",
+        "failed",
+        "requested_by",
+    ]
+    list_filter = ["state", "kind"]
+    list_select_related = ["requested_by"]
+    actions = ["cancel_jobs"]
+    fieldsets = [
+        (None, {"fields": ["kind", "state", "requested_by", "error"]}),
+        (
+            "Progress",
+            {"fields": ["total", "done", "failed", "cursor", "last_letter_id", "run_seconds"]},
+        ),
+        (
+            "Record",
+            {
+                "fields": [
+                    "created_at",
+                    "started_at",
+                    "heartbeat_at",
+                    "finished_at",
+                    "worker",
+                    "vocabulary",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a record of what ran, as corrections are
+
+    def has_cancel_permission(self, request):
+        return request.user.has_perm("decisions.cancel_job")
+
+    @admin.display(description="progress")
+    def progress(self, job):
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}',
+            job.done,
+            job.total or 1,
+            job_progress(job)["letters"],
+        )
+
+    @admin.display(description="letters a second")
+    def letters_a_second(self, job):
+        return f"{job.rate:,.0f}" if job.rate else "-"
+
+    @admin.display(description="time left")
+    def time_left(self, job):
+        return job_progress(job)["left"] or "-"
+
+    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
+    def cancel_jobs(self, request, queryset):
+        cancelled = [job for job in queryset if services.job_cancel(job=job, user=request.user)]
+        self.message_user(request, f"Cancelled {len(cancelled)} job(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        cancel = self.admin_site.admin_view(self.cancel_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_cancel"
+        return [path("<int:pk>/cancel/", cancel, name=name), *super().get_urls()]
+
+    def cancel_view(self, request, pk):
+        """POST from the job page's "Cancel" button."""
+        if request.method != "POST" or not self.has_cancel_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(Job, pk=pk)
+        if services.job_cancel(job=job, user=request.user):
+            self.message_user(request, f"{job} is cancelled.", messages.SUCCESS)
+        return redirect(reverse("admin:decisions_job_change", args=[job.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        if job is not None:
+            stale_before = timezone.now() - dt.timedelta(seconds=services.jobs.STALE_AFTER)
+            extra_context = {
+                **(extra_context or {}),
+                "job": job,
+                "progress": job_progress(job),
+                "refresh_seconds": 2 if job.active else None,
+                "silent": job.state == Job.State.RUNNING
+                and (job.heartbeat_at or stale_before) <= stale_before,
+                "cancel_url": reverse("admin:decisions_job_cancel", args=[job.pk])
+                if job.active and self.has_cancel_permission(request)
+                else None,
+                "failures": [
+                    (e, reverse("admin:decisions_determination_change", args=[e["letter"]]))
+                    for e in job.errors
+                ],
+            }
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -760,3 +760,133 @@ class IndexChange(models.Model):
 
     def __str__(self) -> str:
         return f"change {self.pk}: letter {self.determination_id or 'all'}"
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+class JobKind(models.TextChoices):
+    REPARSE = "reparse", "Re-parse every stored letter"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Job(models.Model):
+    """Long work done off the request by ``manage.py run_jobs``: re-parsing every stored letter.
+
+    Its worker goes through the letters in id order, a batch per transaction, and records its
+    progress (``done``, ``cursor``, ``heartbeat_at``) in each batch's transaction: a job whose
+    worker was killed resumes after the last batch committed, and a running job whose worker
+    stopped reporting is taken over. Written only by ``services.jobs``.
+    """
+
+    Kind = JobKind
+    State = JobState
+    ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+    kind = models.CharField(max_length=32, choices=JobKind.choices, help_text="What it does.")
+    state = models.CharField(
+        max_length=16,
+        choices=JobState.choices,
+        default=JobState.QUEUED,
+        help_text="Queued until a worker takes it; running; then done, failed or cancelled.",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="imr_jobs",
+        help_text="Who queued it.",
+    )
+    total = models.PositiveIntegerField(
+        default=0, help_text="Letters it goes through (counted when it starts)."
+    )
+    done = models.PositiveIntegerField(
+        default=0, help_text="Letters gone through so far, those that failed included."
+    )
+    failed = models.PositiveIntegerField(
+        default=0, help_text="Letters that could not be re-parsed (their stored fields are kept)."
+    )
+    errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The first letters that failed: their id, name and the reason.",
+    )
+    cursor = models.BigIntegerField(
+        default=0,
+        help_text="Id of the last letter committed: a resumed job goes on after it.",
+    )
+    last_letter_id = models.BigIntegerField(
+        default=0,
+        help_text=(
+            "The newest letter when it started; letters stored since were parsed with the same "
+            "aliases when they were ingested."
+        ),
+    )
+    vocabulary = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Fingerprint of the parser version and the staff aliases it started with.",
+    )
+    worker = models.CharField(
+        max_length=255, blank=True, help_text="The worker running it: host and process id."
+    )
+    run_seconds = models.FloatField(
+        default=0, help_text="Time spent working on it, over all its runs."
+    )
+    error = models.TextField(blank=True, help_text="Why it stopped before the end.")
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was queued.")
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker first took it."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its worker last reported progress."
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it ended: done, failed or cancelled."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("cancel_job", "Can cancel a queued or running job")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=JobKind.values), name="job_kind_valid"),
+            models.CheckConstraint(condition=Q(state__in=JobState.values), name="job_state_valid"),
+            # Two requests at once cannot queue the same work twice (services.job_queue).
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(state=JobState.QUEUED, started_at__isnull=True),
+                name="job_one_waiting_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="job_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (job {self.pk})"
+
+    @property
+    def active(self) -> bool:
+        return self.state in self.ACTIVE
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.done / self.total if self.total else None
+
+    @property
+    def rate(self) -> float | None:
+        """Letters a second, over the time spent working on it."""
+        return self.done / self.run_seconds if self.run_seconds > 0 and self.done else None
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the rate so far, how long the rest should take (while it runs)."""
+        if self.state != JobState.RUNNING or not self.rate:
+            return None
+        return max(self.total - self.done, 0) / self.rate

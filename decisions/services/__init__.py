@@ -6,6 +6,7 @@ Functions are keyword-only and named ``<thing>_<action>``. The rooms:
 - ``reparse``: update stored letters from a new parse, keeping what a person corrected;
 - ``corrections``: log a person's corrections, mark letters reviewed;
 - ``vocabulary``: the lookup tables of terms, and the aliases staff add;
+- ``jobs``: long work queued from the admin (a re-parse) and run by ``manage.py run_jobs``;
 - ``demo``: generated letters for a demo, ingested as real letters are;
 - ``rows``, ``write``, ``bulk``: the rows a parse becomes, and writing them fast (COPY).
 """
@@ -22,8 +23,9 @@ from .corrections import (
 )
 from .demo import DEMO_LETTERS, DEMO_SEED, demo_letters_ingest
 from .ingest import letters_ingest
+from .jobs import job_cancel, job_claim, job_queue, job_run, worker_name
 from .keys import letter_keys_assign
-from .reparse import determination_reparse, letters_reparse
+from .reparse import determination_reparse, letters_reparse, stored_letters
 from .vocabulary import TERM_KINDS, TERM_MODELS, vocabulary_current, vocabulary_sync
 
 __all__ = [
@@ -41,6 +43,10 @@ __all__ = [
     "correction_record",
     "demo_letters_ingest",
     "determination_reparse",
+    "job_cancel",
+    "job_claim",
+    "job_queue",
+    "job_run",
     "letter_keys_assign",
     "letter_mark_reviewed",
     "letters_changed",
@@ -49,6 +55,8 @@ __all__ = [
     "row_mark_added",
     "rows_delete",
     "rows_saved",
+    "stored_letters",
     "vocabulary_current",
     "vocabulary_sync",
+    "worker_name",
 ]

@@ -6,7 +6,8 @@ corrected, and every row a person added, as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 
 from django.db import models, transaction
 
@@ -59,6 +60,8 @@ ITEM_FIELDS = [
 ]
 CITATION_FIELDS = ["section", "section_derived", "text", "spans"]
 REPARSE_FAILED = "re-parse failed, stored fields kept: "
+
+logger = logging.getLogger(__name__)
 
 
 def _keep(row: Correctable, name: str) -> bool:
@@ -179,6 +182,7 @@ def letters_reparse(
     vocabulary: parsing.vocab.Vocabulary | None = None,
     batch_size: int = 200,
     workers: int = 0,
+    batch_done: Callable[[list[Determination], list[IngestOutcome]], None] | None = None,
 ) -> Iterator[IngestOutcome]:
     """Re-parse stored letters (after the parser or the vocabulary improved).
 
@@ -186,6 +190,12 @@ def letters_reparse(
     batch is written), what is stored of them is read in a few queries, and only the letters the
     new parse changes are written. Most letters read the same after a parser fix, so a re-parse
     of the corpus costs little more than parsing it.
+
+    Each batch is written in one transaction, each letter in a savepoint of it: a letter that
+    cannot be re-parsed or written fails alone, with the reason, and a process killed in the
+    middle of a batch leaves that batch as it was. ``batch_done(letters, outcomes)`` is called
+    in the batch's transaction, so what it records (a job's progress) commits with the batch or
+    not at all.
     """
     vocabulary = vocabulary or vocabulary_current()
     vocabulary_sync()
@@ -193,12 +203,35 @@ def letters_reparse(
     with BatchParser(vocabulary, workers=workers) as parser:
         batches = parser.pipelined(letters, lambda letter: letter.full_text, batch_size)
         for chunk, parsed in batches:
-            yield from _reparse_batch(chunk, parsed, terms=terms)
+            results = parsed()  # before the transaction: no write lock is held while parsing
+            with transaction.atomic():
+                outcomes = _reparse_batch(chunk, results, terms=terms)
+                if batch_done is not None:
+                    batch_done(chunk, outcomes)
+            yield from outcomes
 
 
-def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):
+def stored_letters(
+    *, after: int = 0, up_to: int | None = None, batch_size: int = 200
+) -> Iterator[Determination]:
+    """Stored letters in id order after ``after`` (to ``up_to``), read a batch at a time by
+    id, so no cursor stays open across the writes made meanwhile."""
+    letters = Determination.objects.order_by("pk")
+    if up_to is not None:
+        letters = letters.filter(pk__lte=up_to)
+    while True:
+        batch = list(letters.filter(pk__gt=after)[:batch_size])
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].pk
+
+
+def _reparse_batch(
+    chunk: list[Determination], results: list, *, terms: KnownTerms
+) -> list[IngestOutcome]:
     outcomes, fresh = [], []
-    for letter, result in zip(chunk, results(), strict=True):
+    for letter, result in zip(chunk, results, strict=True):
         outcome = IngestOutcome(
             source_name=letter.source_name, status=REPARSED, determination_id=letter.pk
         )
@@ -210,18 +243,31 @@ def _reparse_batch(chunk: list[Determination], results, *, terms: KnownTerms):
         except parsing.ParseError as exc:
             outcome.status, outcome.reason = FAILED, REPARSE_FAILED + exc.reason
             continue
-        fresh.append((letter, rows))
-    stored = _StoredRows([letter.pk for letter, _ in fresh])
-    same = []
-    for letter, rows in fresh:
+        fresh.append((letter, rows, outcome))
+    stored = _StoredRows([letter.pk for letter, _, _ in fresh])
+    same, changed = [], []
+    for letter, rows, outcome in fresh:
         if stored.same_as(letter, rows):
             if letter.parser_version != parsing.PARSER_VERSION:
                 same.append(letter.pk)
             continue
-        _reparse_write(letter, rows, terms)
+        changed.append((letter, rows, outcome))
+    # Lookup rows first, outside the letters' savepoints: a letter rolled back keeps them.
+    wanted: dict[str, set[str]] = {}
+    for _, rows, _ in changed:
+        for kind, slugs in rows.terms().items():
+            wanted.setdefault(kind, set()).update(slugs)
+    terms.ensure(wanted)
+    for letter, rows, outcome in changed:
+        try:
+            determination_reparse(determination=letter, rows=rows)  # a savepoint of its own
+        except Exception as exc:  # one letter the database (or a bug) refuses must not stop all
+            logger.exception("re-parse of letter %s failed", letter.pk)
+            outcome.status = FAILED
+            outcome.reason = f"{REPARSE_FAILED}not written ({type(exc).__name__}: {exc})"
     if same:  # nothing to write but the version of the parser that read them
         Determination.objects.filter(pk__in=same).update(parser_version=parsing.PARSER_VERSION)
-    yield from outcomes
+    return outcomes
 
 
 class _StoredRows:

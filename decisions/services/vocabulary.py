@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.db import models
 
 from .. import parsing
@@ -39,13 +42,27 @@ def vocabulary_sync() -> None:
         )
 
 
-def vocabulary_current() -> parsing.vocab.Vocabulary:
-    """The built-in vocabulary plus the aliases staff added in the admin."""
+def _extra_aliases() -> dict[str, dict[str, list[str]]]:
+    """The aliases staff added in the admin: kind -> slug -> aliases."""
     extra = {
         kind: {term.slug: term.alias_list() for term in model.objects.exclude(extra_aliases="")}
         for kind, model in TERM_MODELS.items()
     }
-    extra = {kind: aliases for kind, aliases in extra.items() if aliases}
+    return {kind: aliases for kind, aliases in extra.items() if aliases}
+
+
+def vocabulary_fingerprint() -> str:
+    """What a re-parse would read letters with now: the parser's version and staff's aliases.
+
+    Two re-parses with the same fingerprint write the same rows (a job compares it to tell
+    whether one already running does what is asked)."""
+    seen = json.dumps([parsing.PARSER_VERSION, _extra_aliases()], sort_keys=True)
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+
+def vocabulary_current() -> parsing.vocab.Vocabulary:
+    """The built-in vocabulary plus the aliases staff added in the admin."""
+    extra = _extra_aliases()
     return (
         parsing.vocab.DEFAULT_VOCABULARY.with_extra_aliases(extra)
         if extra

@@ -1,12 +1,16 @@
 """Staff can see and correct every model in the admin; nobody else gets in."""
 
+import datetime as dt
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from decisions import services
 from decisions.models import (
@@ -18,6 +22,7 @@ from decisions.models import (
     Determination,
     Guideline,
     GuidelineCitation,
+    Job,
     LetterToReview,
     Specialty,
     State,
@@ -53,7 +58,7 @@ def admin_url(model, action, *args):
     return reverse(f"admin:decisions_{model._meta.model_name}_{action}", args=args)
 
 
-@pytest.mark.parametrize("model", [*EDITABLE, Correction])
+@pytest.mark.parametrize("model", [*EDITABLE, Correction, Job])
 def test_staff_see_every_list(staff_client, letter_with_citation, model):
     response = staff_client.get(admin_url(model, "changelist"))
     assert response.status_code == 200
@@ -367,13 +372,97 @@ def test_a_new_alias_renormalises_stored_letters_and_the_facets_follow(
     response = staff_client.post(
         admin_url(BodyRegion, "changelist"),
         {"action": "renormalise_letters", "_selected_action": [shoulder.pk]},
-        follow=True,
     )
-    assert "Re-parsed 6 letters" in response.content.decode()
+    job = Job.objects.get()  # queued, and the request returns: a worker does the re-parse
+    assert response.status_code == 302
+    assert response.url == admin_url(Job, "change", job.pk)
+    page = staff_client.get(response.url).content.decode()
+    assert "Queued a re-parse of every stored letter" in page
+    assert "Waiting for a worker" in page
+    item.refresh_from_db()
+    assert item.body_regions_inferred  # not re-parsed yet
+
+    call_command("run_jobs", "--once", "--workers", "0", stdout=io.StringIO())
+    page = staff_client.get(response.url).content.decode()
+    assert '<span id="job-letters">6 of 6 (100%)</span>' in page
     item.refresh_from_db()
     assert [r.slug for r in item.body_regions.all()] == ["shoulder"]
     assert not item.body_regions_inferred
     assert public_count(staff_client, "body_region=shoulder") == 1
+
+
+def renormalise(client):
+    return client.post(
+        admin_url(BodyRegion, "changelist"),
+        {"action": "renormalise_letters", "_selected_action": ["shoulder"]},
+    )
+
+
+def test_renormalising_again_shows_the_job_already_queued(staff_client, sample_letters):
+    first = renormalise(staff_client)
+    again = renormalise(staff_client)
+    assert again.url == first.url
+    assert Job.objects.count() == 1
+    page = staff_client.get(again.url).content.decode()
+    assert "already waiting to start" in page
+
+
+def test_a_running_job_shows_its_progress_and_its_page_reloads(staff_client):
+    now = timezone.now()
+    job = Job.objects.create(
+        kind=Job.Kind.REPARSE,
+        state=Job.State.RUNNING,
+        total=2000,
+        done=500,
+        run_seconds=10,
+        started_at=now - dt.timedelta(seconds=12),
+        heartbeat_at=now,
+        worker="web1:4242",
+    )
+    page = staff_client.get(admin_url(Job, "change", job.pk)).content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert re.search(r'<progress id="job-progress"\s+value="500"\s+max="2000">', page)
+    assert '<span id="job-letters">500 of 2,000 (25%)</span>' in page
+    assert "50 letters a second" in page
+    assert "Time left: about 30 s (done at" in page
+    assert "Running in web1:4242" in page
+    listed = staff_client.get(admin_url(Job, "changelist")).content.decode()
+    assert "500 of 2,000 (25%)" in listed and "about 30 s" in listed
+
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=now - dt.timedelta(hours=1))
+    page = staff_client.get(admin_url(Job, "change", job.pk)).content.decode()
+    assert "No word from its worker (web1:4242)" in page
+
+    Job.objects.filter(pk=job.pk).update(state=Job.State.DONE, done=2000, finished_at=now)
+    page = staff_client.get(admin_url(Job, "change", job.pk)).content.decode()
+    assert "http-equiv" not in page  # over: nothing more to show
+    assert "Cancel this job" not in page
+
+
+def test_a_failed_letter_is_listed_on_its_job_with_a_link(staff_client, sample_letters):
+    letter = Determination.objects.first()
+    Determination.objects.filter(pk=letter.pk).update(full_text="Nothing an IMR letter says.")
+    renormalise(staff_client)
+    call_command("run_jobs", "--once", "--workers", "0", stdout=io.StringIO())
+    job = Job.objects.get()
+    page = staff_client.get(admin_url(Job, "change", job.pk)).content.decode()
+    assert "1 letter could not be re-parsed (stored fields kept)" in page
+    assert f'href="{admin_url(Determination, "change", letter.pk)}"' in page
+    assert "no disputed item with a decision was found" in page
+
+
+def test_an_editor_queues_follows_and_cancels_a_reparse(editor_client, sample_letters):
+    response = renormalise(editor_client)
+    job = Job.objects.get()
+    assert job.requested_by == editor_client.user
+    page = editor_client.get(response.url).content.decode()
+    assert "Cancel this job" in page
+    cancel = reverse("admin:decisions_job_cancel", args=[job.pk])
+    assert editor_client.get(cancel).status_code == 403  # a POST only
+    assert editor_client.post(cancel).status_code == 302
+    job.refresh_from_db()
+    assert (job.state, job.error) == (Job.State.CANCELLED, "Cancelled by editor.")
+    assert editor_client.post(admin_url(Job, "delete", job.pk)).status_code == 403
 
 
 def test_a_bad_alias_is_refused_with_its_reason(staff_client, sample_letters):

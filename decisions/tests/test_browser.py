@@ -129,6 +129,37 @@ def test_a_staff_correction_shows_on_the_public_page_at_once(
     expect(page.locator(".result .badge")).to_have_text("Upheld")
 
 
+def test_renormalising_shows_the_job_page_until_the_worker_is_done(
+    live_server, page, sample_letters, django_user_model, expect
+):
+    import io
+
+    from django.core.management import call_command
+
+    from decisions.models import BodyRegion
+
+    django_user_model.objects.create_superuser("editor", "editor@example.com", "a-long-passphrase")
+    BodyRegion.objects.filter(slug="shoulder").update(extra_aliases="clavicle")
+    page.goto(f"{live_server.url}/admin/decisions/bodyregion/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("a-long-passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("checkbox", name="Select this object for an action - Shoulder").check()
+    page.get_by_role("combobox", name=re.compile("^Action:")).select_option("renormalise_letters")
+    page.get_by_role("button", name="Go").click()
+
+    expect(page.locator(".messagelist")).to_contain_text("Queued a re-parse of every stored")
+    expect(page.locator("#job-progress-heading")).to_have_text("Queued")
+    expect(page.get_by_text("Waiting for a worker")).to_be_visible()
+
+    call_command("run_jobs", "--once", "--workers", "0", stdout=io.StringIO())
+
+    # The page reloads itself every 2 s while the job is queued or running.
+    expect(page.locator("#job-progress-heading")).to_have_text("Done", timeout=15_000)
+    expect(page.locator("#job-letters")).to_have_text("5 of 5 (100%)")
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
+
+
 def test_the_api_page_from_the_menu_and_a_live_example_answers_json(
     live_server, page, sample_letters, expect
 ):

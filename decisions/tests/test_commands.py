@@ -274,6 +274,36 @@ def test_a_citation_added_by_a_person_survives_reparse():
     assert GuidelineCitation.objects.filter(pk=added.pk).exists()
 
 
+@pytest.mark.django_db
+def test_a_letter_the_database_refuses_on_reparse_fails_alone(monkeypatch):
+    from django.db import DatabaseError
+
+    from decisions.services import reparse
+
+    ingest(LETTERS)
+    DecisionItem.objects.update(rationale="garbled")  # every letter has something to re-parse
+    refused = Determination.objects.get(source_name__endswith="003_0a410e5aa90ad013.txt")
+    changed = reparse.letters_changed
+
+    def refuse_one(*, letters):  # the last write of a letter's re-parse, in its transaction
+        if refused.pk in letters:
+            raise DatabaseError("disk full")
+        changed(letters=letters)
+
+    monkeypatch.setattr(reparse, "letters_changed", refuse_one)
+    ok, out, err = ingest("--reparse")
+    assert not ok
+    assert "003_0a410e5aa90ad013.txt: re-parse failed, stored fields kept: not written" in err
+    assert "disk full" in err
+    assert "4 re-parsed, 1 failed" in out
+    assert set(
+        DecisionItem.objects.filter(determination=refused).values_list("rationale", flat=True)
+    ) == {"garbled"}
+    assert (
+        not DecisionItem.objects.exclude(determination=refused).filter(rationale="garbled").exists()
+    )
+
+
 def subprocess_env():
     """Environment pointing a child process at this test's database."""
     settings = connection.settings_dict

@@ -46,10 +46,9 @@ class Command(BaseCommand):
             )
             total = None
         else:
-            stored = Determination.objects.order_by("pk")
-            total = stored.count()
-            outcomes = services.letters_reparse(
-                letters=stored.iterator(chunk_size=batch_size),
+            total = Determination.objects.count()
+            outcomes = services.letters_reparse(  # as a job queued from the admin does
+                letters=services.stored_letters(batch_size=batch_size),
                 batch_size=batch_size,
                 workers=workers,
             )

@@ -11,6 +11,8 @@ from decisions import services
 from decisions.management.loading import batch_arguments_add, batch_arguments_check
 from decisions.models import Job
 
+JOB_BATCH_SIZE = 50
+
 
 class Command(BaseCommand):
     help = (
@@ -40,6 +42,10 @@ class Command(BaseCommand):
             ),
         )
         batch_arguments_add(parser)
+        # Smaller than ingest's 200: on SQLite a batch holds the write lock while it is written,
+        # and a correction saved in the admin meanwhile waits for it (5 s at most, then fails).
+        # 50 letters all rewritten take 1-2 s; one where an alias changed a few, milliseconds.
+        parser.set_defaults(batch_size=JOB_BATCH_SIZE)
 
     def handle(self, *args, once, poll, stale_after, batch_size, workers, verbosity, **options):
         batch_arguments_check(batch_size=batch_size, workers=workers)

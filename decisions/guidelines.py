@@ -8,7 +8,7 @@ MAXIMUS relied on it (``stats.Rate``: a 95% Wilson interval, words only under te
 
 Counts are the facet engine's bitmaps (``facet_index``: a citation's side and guideline, its
 pages, its chapters, its section's wording), so a count is an intersection's size whatever the
-number of letters (a GROUP BY of the sections or chapters took 4-11 s at a million letters),
+number of letters (a GROUP BY of the sections or chapters took 3.5-11 s at a million letters),
 and a count linked to the search is the very count that search finds (guideline, side and page
 of one and the same citation). A topic is a range of pages of the MTUS page table
 (``parsing.vocab.MTUS_SECTIONS``), counted as the decisions citing any page of it; the search
@@ -113,7 +113,7 @@ class GuidelineDetail(Browse):
     uncited_topics: list[Row] = field(default_factory=list)  # the others, in page order
     pages: list[Row] = field(default_factory=list)
     chapters: list[Row] = field(default_factory=list)
-    sections: list[Row] = field(default_factory=list)  # the most cited SECTIONS_SHOWN
+    sections: list[Row] = field(default_factory=list)  # the first SECTIONS_SHOWN, in order
     sections_total: int = 0  # how many sections as written there are
 
     @property

@@ -9,12 +9,18 @@ on a free loopback port, started by the same code) but with ``--workers`` sync w
 LOG_LEVEL=INFO, its output in ``--server-log``. Each worker builds its facet index on its first
 request, so before timing it sends rounds of ``--workers`` concurrent requests until the log has
 one "facet index built" line per worker (or ``--warm-up-seconds`` pass). Then ``--clients``
-threads, each making one request after another (a new connection each: sync workers close it)
-through the bench's fixed list of URLs (searches, sorts, deep pages, the API, a letter's page;
-each client starting at its own place in the list), for ``--duration`` seconds or until
-``--max-requests`` in all. A request that fails, times out or answers other than 200 is an
-error. Prints requests/s, p50/p95/p99 of the latency of every request, the errors, then the
-same per request of the list, and each worker's memory (VmRSS) after the run.
+threads, each making one request after another (a new connection each: sync workers close it),
+for ``--duration`` seconds or until ``--max-requests`` in all. What they ask is ``--mix``:
+
+- ``realistic`` (the default, ``bench/load_mix.py``): searches drawn by popularity from 5,000,
+  letter pages from 20,000 letters, the API, reports, guideline pages and narrow exports, each
+  client its own reproducible stream;
+- ``fixed``: the search bench's 30 URLs in turn (each client starting at its own place in the
+  list), so nearly every request after the first few is a cache hit: a best case.
+
+A request that fails, times out or answers other than 200 is an error. Prints requests/s,
+p50/p95/p99 of the latency of every request, the errors, the distinct URLs asked, then the same
+per kind of request, and each worker's memory (VmRSS) after the run.
 
 The clients run in this process on the same machine as the server: with 2 cores they take some
 CPU from it, so the throughput is a lower bound of what the server alone would do.
@@ -24,12 +30,14 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import math
 import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.benchdb import OUT_DIR, add_database_arguments, database_from_arguments  # noqa: E402
+from bench.load_mix import Mix  # noqa: E402
 from bench.search_bench import (  # noqa: E402
     PAGE_SIZE,
     Request,
@@ -50,10 +59,13 @@ from bench.search_bench import (  # noqa: E402
     worker_memory,
 )
 
+Streams = Callable[[int], Iterator[Request]]  # client number -> the requests it makes
+
 
 @dataclass(frozen=True)
 class Sample:
     name: str
+    url: str
     started: float  # seconds since the load began
     seconds: float
     status: int  # 0: no answer (connection error or timeout)
@@ -94,15 +106,25 @@ def warm_up(server: Server, workers: int, timeout: float, seconds: float) -> Non
         print(f"  {row}")
 
 
+def cycling(urls: list[Request], clients: int) -> Streams:
+    """The fixed list in turn, each client starting at its own place in it."""
+
+    def stream(number: int) -> Iterator[Request]:
+        start = number * len(urls) // clients
+        return itertools.islice(itertools.cycle(urls), start, None)
+
+    return stream
+
+
 def load(
     base: str,
-    urls: list[Request],
+    streams: Streams,
     clients: int,
     duration: float,
     max_requests: int,
     timeout: float,
 ) -> tuple[list[Sample], float]:
-    """``clients`` threads requesting ``urls`` in turn until ``duration`` or ``max_requests``:
+    """``clients`` threads each requesting its stream until ``duration`` or ``max_requests``:
     every sample, and the wall time the load took."""
     host, port = base.removeprefix("http://").split(":")
     samples: list[Sample] = []
@@ -113,20 +135,19 @@ def load(
 
     def client(number: int) -> None:
         nonlocal made
-        turn = number * len(urls) // clients  # clients spread over the list
-        while True:
+        for request in streams(number):
             with lock:
                 if made >= max_requests or time.perf_counter() >= deadline:
                     return
                 made += 1
-            request = urls[turn % len(urls)]
-            turn += 1
             started = time.perf_counter()
             status, error = get(host, int(port), request.url, timeout)
             ended = time.perf_counter()
             with lock:
                 samples.append(
-                    Sample(request.name, started - begin, ended - started, status, error)
+                    Sample(
+                        request.name, request.url, started - begin, ended - started, status, error
+                    )
                 )
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
@@ -145,7 +166,7 @@ def ms(seconds: float) -> str:
     return "" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
 
 
-def report(samples: list[Sample], wall: float, urls: list[Request]) -> None:
+def report(samples: list[Sample], wall: float) -> None:
     times = [s.seconds for s in samples]
     errors = [s for s in samples if s.status != 200]
     print(
@@ -159,13 +180,15 @@ def report(samples: list[Sample], wall: float, urls: list[Request]) -> None:
         kinds[sample.error] = kinds.get(sample.error, 0) + 1
     for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
         print(f"  {n:>6} x {kind}")
+    distinct = len({s.url for s in samples})
+    print(f"distinct URLs: {distinct:,} of {len(samples):,} requests")
     print(f"\n{'request':44} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
-    for request in urls:
-        mine = [s for s in samples if s.name == request.name]
+    for name in dict.fromkeys(s.name for s in samples):
+        mine = [s for s in samples if s.name == name]
         values = [s.seconds for s in mine]
         failed = sum(s.status != 200 for s in mine)
         print(
-            f"{request.name[:44]:44} {len(mine):>5} {ms(percentile(values, 0.5)):>8} "
+            f"{name[:44]:44} {len(mine):>5} {ms(percentile(values, 0.5)):>8} "
             f"{ms(percentile(values, 0.95)):>8} {failed:>6}"
         )
 
@@ -185,7 +208,11 @@ def main() -> None:
     parser.add_argument(
         "--warm-up-seconds", type=float, default=600, help="longest wait for the index builds"
     )
-    parser.add_argument("--only", help="use only requests whose name matches this regex")
+    parser.add_argument(
+        "--mix", choices=["realistic", "fixed"], default="realistic", help="what clients ask"
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="the realistic mix's seed")
+    parser.add_argument("--only", help="fixed mix: only requests whose name matches this regex")
     parser.add_argument(
         "--server-log", type=Path, default=OUT_DIR / "load_bench_server.log", help="server output"
     )
@@ -195,14 +222,21 @@ def main() -> None:
         sys.exit("--clients and --workers must be at least 1, --duration positive")
     db = database_from_arguments(args)
     letters, items, letter_key = facts(db)
-    urls = requests(letter_key, min(500, max(1, math.ceil(items / PAGE_SIZE))))
-    if args.only:
-        urls = [r for r in urls if re.search(args.only, r.name)]
-    if not urls:
-        sys.exit("no request matches --only")
+    if args.mix == "fixed":
+        urls = requests(letter_key, min(500, max(1, math.ceil(items / PAGE_SIZE))))
+        if args.only:
+            urls = [r for r in urls if re.search(args.only, r.name)]
+        if not urls:
+            sys.exit("no request matches --only")
+        streams, asked = cycling(urls, args.clients), f"the fixed {len(urls)} URLs"
+    else:
+        conn = db.connect()
+        mix = Mix(conn, seed=args.seed)
+        conn.close()
+        streams, asked = mix.stream, "the realistic mix"
     print(
         f"{db.label}: {letters:,} letters, {items:,} items; {args.clients} clients for "
-        f"{args.duration:.0f} s over {len(urls)} URLs"
+        f"{args.duration:.0f} s over {asked}"
     )
     args.server_log.parent.mkdir(parents=True, exist_ok=True)
     # The server's own timeout is the warm-up's: a worker building its index is not killed.
@@ -210,9 +244,9 @@ def main() -> None:
         print(f"ours: {server.what}; server output in {server.log}")
         warm_up(server, args.workers, args.warm_up_seconds, args.warm_up_seconds)
         samples, wall = load(
-            server.base, urls, args.clients, args.duration, args.max_requests, args.timeout
+            server.base, streams, args.clients, args.duration, args.max_requests, args.timeout
         )
-        report(samples, wall, urls)
+        report(samples, wall)
         print(f"\nafter the run: {worker_memory(server)}")
     if args.json:
         args.json.write_text(json.dumps([asdict(s) for s in samples], indent=0))

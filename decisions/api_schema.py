@@ -512,11 +512,12 @@ def parameters() -> list[Parameter]:
             label="Page",
             description=(
                 f"Which page of {selectors.PAGE_SIZE} results, from 1. A page past the last "
-                "gives the last; anything not a number, the first."
+                "gives the last; anything but a whole number from 1 is refused (a 400)."
             ),
             type="integer",
             repeatable=False,
             minimum=1,
+            maximum=selectors.PAGE_LIMIT,
         )
     )
     found.append(

@@ -58,21 +58,37 @@ WITHIN_CHOICES = [("decision", "This decision"), ("letter", "Anywhere in the let
 
 
 class MultipleIntegerField(forms.Field):
-    """A repeated query parameter of whole numbers (``?injury_year=2011&injury_year=2012``)."""
+    """A repeated query parameter of years (``?injury_year=2011&injury_year=2012``), each
+    between ``min_value`` and ``max_value``: a number no letter could hold is refused, not
+    looked for (and never reaches a database that cannot hold it, as SQLite cannot 2**63)."""
 
     widget = forms.MultipleHiddenInput
-    default_error_messages = {"invalid": "“%(value)s” is not a year."}
+    default_error_messages = {
+        "invalid": "“%(value)s” is not a year.",
+        "range": "“%(value)s” is not a year from %(min)s to %(max)s.",
+    }
+
+    def __init__(self, *, min_value: int = 1900, max_value: int = 2100, **kwargs) -> None:
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
 
     def to_python(self, value):
         values = value if isinstance(value, list | tuple) else [value] if value else []
         out = []
         for v in values:
             try:
-                out.append(int(v))
+                year = int(v)
             except (TypeError, ValueError):
                 raise forms.ValidationError(
                     self.error_messages["invalid"], code="invalid", params={"value": v}
                 ) from None
+            if not self.min_value <= year <= self.max_value:
+                raise forms.ValidationError(
+                    self.error_messages["range"],
+                    code="range",
+                    params={"value": v, "min": self.min_value, "max": self.max_value},
+                )
+            out.append(year)
         return out
 
 

@@ -28,12 +28,12 @@ from django.http import QueryDict
 from django.urls import reverse
 from pyroaring import BitMap
 
-from . import facet_index, search, stats
+from . import facet_index, stats
 from .facets import FACETS, FIXED_LABELS, Selection
 from .filters import CITATION_PARAMS, DecisionFilter
 from .models import CitingSide, DecisionItem
 from .parsing import vocab
-from .selectors import _text_matches, letters_of_key
+from .selectors import text_matches
 
 MTUS_CHRONIC_PAIN, MTUS_ACOEM = "mtus_chronic_pain", "mtus_acoem"
 CLAIMS, MAXIMUS = CitingSide.CLAIMS_ADMINISTRATOR, CitingSide.MAXIMUS
@@ -190,7 +190,7 @@ def _read(found: Browse, index: facet_index.FacetIndex) -> BitMap | None:
     if found.errors:
         return None
     cleaned = filterset.form.cleaned_data
-    selection = Selection(index, cleaned, _matches(index, cleaned))
+    selection = Selection(index, cleaned, text_matches(index, cleaned))
     kept = [
         (name, value)
         for name, values in params.lists()
@@ -214,17 +214,6 @@ def _scope_labels(cleaned: dict) -> list[tuple[str, str]]:
             text = getattr(value, "label", None) or FIXED_LABELS.get(name, {}).get(value, value)
             named.append((label, str(text)))
     return named
-
-
-def _matches(index: facet_index.FacetIndex, cleaned: dict) -> BitMap | None:
-    """The items a text (or a case number) finds, as the search reads ``q``; None without."""
-    text = cleaned.get("q") or ""
-    if key := search.letter_key_of(text):
-        return index.items_of_letters(letters_of_key(key))
-    query = search.parse(text)
-    if not query:
-        return None
-    return _text_matches(index, query, in_letters=cleaned.get("within") == "letter")
 
 
 # --- counting ---------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ from .models import (
 )
 
 PAGE_SIZE = 50
+# The highest page number a search takes (5 million decisions at PAGE_SIZE): past the last page
+# the last is shown; a number past this, or not a whole number from 1, is refused.
+PAGE_LIMIT = 100_000
 # name -> (label, the order as the database would give it). The engine sorts the same way
 # (unknown dates and ages last), which a test checks against these orderings.
 SORTS = {
@@ -65,7 +68,7 @@ SORTS = {
 
 # Parameters that say how to show a search, not which decisions it finds; with ``within``
 # (where the text is looked for), those that narrow nothing.
-PRESENTATION = ("sort", "page", "view", "by", "order", "trend")
+PRESENTATION = ("sort", "page", "view", "by", "order", "trend", "format")
 SHOWING = (*PRESENTATION, "within")
 # The outcome panel: what it breaks the rate down by (and how it sorts them) unless asked.
 PANEL_BY, PANEL_ORDERS, TRENDS = "category", ("count", "rate"), stats.YEARS
@@ -161,9 +164,10 @@ def decision_search(
     return found
 
 
-def _searched(params: QueryDict) -> tuple[Search, dict]:
+def _searched(params: QueryDict, *, paged: bool = True) -> tuple[Search, dict]:
     """The search ``params`` ask for, before it is run: its text, sort and scope, or its errors
-    (and the FilterSet's cleaned values)."""
+    (and the FilterSet's cleaned values). ``paged``: whether it reads ``page`` (an export, of
+    every decision, does not)."""
     found = Search(params=params)
     filterset = DecisionFilter(params, queryset=DecisionItem.objects.all())
     if not filterset.is_valid():
@@ -178,7 +182,18 @@ def _searched(params: QueryDict) -> tuple[Search, dict]:
         found.errors = {"sort": [f"Unknown sort “{found.sort}”: use one of {', '.join(SORTS)}."]}
         return found, cleaned
     found.within = cleaned.get("within") or "decision"
+    if paged and (problem := _page_problem(params.get("page"))):
+        found.errors = {"page": [problem]}
     return found, cleaned
+
+
+def _page_problem(page: str | None) -> str | None:
+    """What is wrong with the page number asked for, if anything."""
+    if page is None or page == "":
+        return None
+    if not (page.isascii() and page.isdigit()) or not 1 <= int(page) <= PAGE_LIMIT:
+        return f"“{page[:40]}” is not a page number: use a whole number from 1 to {PAGE_LIMIT:,}."
+    return None
 
 
 def _selection(
@@ -186,16 +201,24 @@ def _selection(
 ) -> tuple[Selection, str, BitMap | None]:
     """What a valid search selects in ``index``: its filters and text, the engine's sort, and
     the items to put first (a best-match search's, whose request matches)."""
-    in_letters = found.within == "letter"
-    matches = first = None
-    if found.letter_key:
-        matches = index.items_of_letters(letters_of_key(found.letter_key))
-    elif found.query:
-        matches = _text_matches(index, found.query, in_letters=in_letters)
-        if found.sort == "relevance" and not in_letters:
-            first = _text_matches(index, found.query, request_only=True)
+    matches, first = text_matches(index, cleaned), None
+    if found.query and found.sort == "relevance" and found.within != "letter":
+        first = _text_matches(index, found.query, request_only=True)
     sort = "newest" if found.sort == "relevance" else found.sort
     return Selection(index, cleaned, matches), sort, first
+
+
+def text_matches(index: facet_index.FacetIndex, cleaned: dict) -> BitMap | None:
+    """The items the search's ``q`` finds, from its cleaned values: a case number's (or letter
+    key's) letter's items, or what the words match where ``within`` says; None when ``q``
+    searches nothing (absent, or common words alone)."""
+    text = cleaned.get("q") or ""
+    if key := search.letter_key_of(text):
+        return index.items_of_letters(letters_of_key(key))
+    query = search.parse(text)
+    if not query:
+        return None
+    return _text_matches(index, query, in_letters=cleaned.get("within") == "letter")
 
 
 def search_errors(params: QueryDict) -> dict[str, list[str]]:
@@ -236,7 +259,7 @@ def decision_export(params: QueryDict) -> Export:
 
     The facet index is held only to find and order the ids; no rendered search is cached.
     """
-    found, cleaned = _searched(params)
+    found, cleaned = _searched(params, paged=False)
     if found.errors:
         return Export(found)
     with facet_index.current_index() as index:
@@ -693,7 +716,7 @@ def letter_key_found(key: str) -> str | None:
     """The key of the letter a URL names, by its key or an older name of it: its database id
     (the URLs before keys), its short content hash, its case number in any case. None if none."""
     letters = Determination.objects.values_list("key", flat=True)
-    if key.isdigit():
+    if re.fullmatch(r"[0-9]+", key):  # ASCII digits only: str.isdigit also takes "¹"
         return letters.filter(pk=int(key)).first() if len(key) < 19 else None
     for candidate in dict.fromkeys([key, key.upper(), key.lower()]):
         if found := letters.filter(key=candidate).first():

@@ -163,13 +163,15 @@ def report(request: HttpRequest) -> HttpResponse:
 
 
 def _report(request: HttpRequest, found: selectors.Search) -> _Shown:
-    params = _params_only(request.GET, *selectors.PRESENTATION)
+    # The report's numbers are rates, of both outcomes: an outcome asked for is left out of its
+    # counts (as the rates always leave it out) and of its links, so each links to its number.
+    params = _params_only(request.GET, *selectors.PRESENTATION, "outcome")
     _link_facets(params, found)
     home = reverse("decisions:home")
     tables = []
     for name, breakdown in found.breakdowns.items():
         total = sum(g.rate.decisions for g in breakdown.groups) if name == "drug_class" else None
-        base = (total or found.count) or 1
+        base = (total or (found.rate.decisions if found.rate else 0)) or 1
         rows = [
             (g, home + group_url(params, breakdown.by, g.value), f"{g.rate.decisions / base:.1%}")
             for g in breakdown.groups
@@ -177,8 +179,9 @@ def _report(request: HttpRequest, found: selectors.Search) -> _Shown:
         tables.append((name, breakdown, rows))
     context = {
         "search": found,
+        "outcome_left_out": "outcome" in request.GET,
         "tables": tables,
-        "active": _active_filters(found) if not found.errors else [],
+        "active": _active_filters(found, "outcome") if not found.errors else [],
         "search_url": home + with_param(params),
         "year_links": [
             (v, reverse("decisions:report") + with_param(params, decision_year=v.value))
@@ -219,13 +222,15 @@ def _link_facets(params: QueryDict, found: selectors.Search) -> None:
 
 def _params_except(params: QueryDict, *names: str) -> list[tuple[str, str]]:
     """The other parameters, as hidden inputs of a form that sets ``names`` (back to page 1)."""
-    return [(k, v) for k, values in params.lists() if k not in (*names, "page") for v in values]
+    return [(k, v) for k, values in _params_only(params, *names, "page").lists() for v in values]
 
 
-def _active_filters(found: selectors.Search) -> list[tuple[str, str, str]]:
-    """(facet, value, link that removes it) for every filter in force."""
+def _active_filters(found: selectors.Search, *left_out: str) -> list[tuple[str, str, str]]:
+    """(facet, value, link that removes it) for every filter in force (but ``left_out``)."""
     params = found.params
-    active = [(f.label, v.label, v.url) for f in found.facets for v in f.selected]
+    active = [
+        (f.label, v.label, v.url) for f in found.facets if f.name not in left_out for v in f.selected
+    ]
     if params.get("cited_page"):
         active.append(
             ("Cited page", params["cited_page"], with_param(params, cited_page=None, page=None))

@@ -28,6 +28,13 @@ def text_from_bytes(data: bytes, name: str = "") -> tuple[str, list[str]]:
         raise ParseError("this is binary data, not a text letter or a PDF")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    text, notes = _decoded(data)
+    if "\x00" in text:  # a stray NUL past the start: PostgreSQL text cannot hold it
+        return text.replace("\x00", ""), [*notes, "NUL characters removed"]
+    return text, notes
+
+
+def _decoded(data: bytes) -> tuple[str, list[str]]:
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -40,10 +47,10 @@ def text_from_bytes(data: bytes, name: str = "") -> tuple[str, list[str]]:
 
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
-    # pypdf logs recoverable oddities of real-world PDFs as warnings; they are not ours to show.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # pypdf logs the oddities of real-world PDFs it works around (as warnings, some as errors);
+    # they are not ours to show: a PDF it cannot read raises, and that letter fails with why.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -56,7 +63,9 @@ def _pdf_text(data: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except ParseError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+    except Exception as exc:
+        # A damaged PDF makes pypdf raise nearly anything (NotImplementedError for a garbled
+        # filter name, AssertionError, zlib.error, IndexError...): each is this letter's fault.
         raise ParseError(f"the PDF cannot be read ({type(exc).__name__}: {exc})") from exc
     text = "\n".join(pages)
     if not text.strip():

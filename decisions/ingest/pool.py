@@ -9,6 +9,7 @@ writes the previous batch meanwhile and collects the result when it needs it. Wi
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,6 +19,9 @@ from ..parsing import ParsedLetter, ParseError, parse_letter
 from ..parsing.vocab import Vocabulary
 
 Result = ParsedLetter | ParseError | None
+# The reason a letter fails when the parser itself breaks on it (worth reporting as a bug).
+PARSER_FAULT = "the parser broke on this letter (a bug: please report it)"
+logger = logging.getLogger(__name__)
 
 _vocabulary: Vocabulary | None = None
 
@@ -39,7 +43,11 @@ def _start_worker(vocabulary: Vocabulary) -> None:
 
 
 def parse_batch(texts: Sequence[str | None], vocabulary: Vocabulary | None = None) -> list[Result]:
-    """Parse each text; a ParseError is returned in its place, None stays None."""
+    """Parse each text; a ParseError is returned in its place, None stays None.
+
+    A parser fault on one letter (any other exception: a bug, not the letter's fault alone)
+    fails that letter with a reason saying so, and the rest of the batch is parsed.
+    """
     vocabulary = vocabulary or _vocabulary
     out: list[Result] = []
     for text in texts:
@@ -50,6 +58,9 @@ def parse_batch(texts: Sequence[str | None], vocabulary: Vocabulary | None = Non
             out.append(parse_letter(text, vocabulary))
         except ParseError as exc:
             out.append(exc)
+        except Exception as exc:
+            logger.exception("the parser failed on a letter")
+            out.append(ParseError(f"{PARSER_FAULT} ({type(exc).__name__}: {exc})"))
     return out
 
 

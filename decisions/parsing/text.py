@@ -204,6 +204,6 @@ NUMBER_RE = (
 def to_int(s: str) -> int | None:
     """Integer of "12" or "Five"."""
     s = s.strip().lower()
-    if s.isdigit():
+    if s.isdecimal():  # "12" (or in another script, as int reads it); not "²", which isdigit takes
         return int(s)
     return NUMBER_WORDS.get(s)

@@ -85,7 +85,7 @@ def _abandoned(job: Job, *, stale_before: dt.datetime) -> bool:
     if job.heartbeat_at is None or job.heartbeat_at < stale_before:
         return True
     host, _, pid = job.worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not pid.isdecimal():
         return False
     try:
         os.kill(int(pid), 0)  # signal 0: is that process alive?

@@ -371,3 +371,23 @@ def test_a_reparse_that_changes_nothing_writes_no_letter():
     ]
     assert writes == []
     assert not IndexChange.objects.exists()  # the search index has nothing to reload
+
+
+@pytest.mark.django_db
+def test_a_parser_fault_on_one_letter_fails_it_alone_and_says_so(monkeypatch):
+    from decisions.ingest import pool
+
+    real = pool.parse_letter
+
+    def broken_on_003(text, vocabulary=None):
+        if text == THIRD:
+            raise IndexError("list index out of range")
+        return real(text, vocabulary)
+
+    monkeypatch.setattr(pool, "parse_letter", broken_on_003)
+    ok, out, err = ingest(LETTERS)
+    assert not ok
+    assert "4 new, 0 unchanged, 0 re-parsed, 1 failed" in out
+    assert "003_0a410e5aa90ad013.txt: the parser broke on this letter" in err
+    assert "IndexError: list index out of range" in err
+    assert Determination.objects.count() == 4

@@ -138,3 +138,22 @@ def test_with_an_outcome_chosen_the_rate_is_of_the_other_filters(client, sample_
     content = client.get("/", {"outcome": "overturned"}).content.decode()
     assert "3 of 8 overturned" in content  # not "3 of 3"
     assert "Counted with every filter but the outcome." in content
+
+
+def test_the_report_leaves_an_outcome_out_so_each_number_links_to_as_many(client, db):
+    inputs = [services.LetterInput(n, t) for n, t in lettergen.letters(80, seed=4, header=True)]
+    list(services.letters_ingest(letters=inputs))
+    every = client.get("/report/").content.decode()
+    content = client.get("/report/", {"outcome": "overturned"}).content.decode()
+    assert "the outcome chosen is left out" in content
+    total = DecisionItem.objects.count()
+    overturned = DecisionItem.objects.filter(outcome="overturned").count()
+    for page in (every, content):
+        assert f"{overturned} of {total} overturned" in page
+        link = re.search(r'<p class="report-total">\s*<a href="([^"]+)">(\d+) decisions', page)
+        assert int(link[2]) == total
+        api = client.get("/api/decisions/" + html.unescape(link[1])[1:]).json()
+        assert api["count"] == total
+    assert report_rows(content, "category") == report_rows(every, "category")
+    for n, _, _, url in report_rows(content, "category").values():
+        assert client.get("/api/decisions/" + html.unescape(url)[1:]).json()["count"] == n

@@ -222,7 +222,7 @@ def _batch_store(parsed, *, raw, reparse, vocabulary, terms) -> None:
         for outcome, rows in fresh.values():
             if outcome.status == NEW:
                 outcome.determination_id = rows.letter.pk
-            else:
+            elif outcome.status == FAILED:  # stored meanwhile by another ingest: its file now
                 original_discard(rows.letter)
 
 

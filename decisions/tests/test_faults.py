@@ -70,6 +70,18 @@ def assert_whole_and_single() -> None:
         assert (media / letter.original.name).is_file(), letter.source_name
 
 
+def assert_rerun_completes(folder: Path, env: dict, *, stored: int) -> None:
+    """The same command run again stores the rest: exact counts, every letter whole."""
+    total = sum(1 for _ in folder.iterdir())
+    rerun = subprocess.run(
+        command(folder), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert summary(rerun.stdout) == (total - stored, stored, 0, 0)
+    assert Determination.objects.count() == total
+    assert_whole_and_single()
+
+
 def generated(tmp_path, count: int) -> Path:
     folder = tmp_path / "letters"
     lettergen.write(folder, count, header=False)
@@ -110,12 +122,7 @@ def test_killed_ingest_leaves_no_partial_letter_and_a_rerun_completes(tmp_path):
     assert 0 < landed < 1500, "the kill must fall in the middle of the batch"
     assert_whole_and_single()
 
-    rerun = subprocess.run(
-        command(folder), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert summary(rerun.stdout) == (1500 - landed, landed, 0, 0)
-    assert Determination.objects.count() == 1500
+    assert_rerun_completes(folder, env, stored=landed)
 
 
 # --- the database connection cut -------------------------------------------------------------
@@ -221,12 +228,7 @@ def test_a_real_connection_cut_mid_batch_is_logged_and_a_rerun_completes(tmp_pat
     stored = Determination.objects.count()
     assert_whole_and_single()
 
-    rerun = subprocess.run(
-        command(folder), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert summary(rerun.stdout) == (1500 - stored, stored, 0, 0)
-    assert Determination.objects.count() == 1500
+    assert_rerun_completes(folder, env, stored=stored)
 
 
 # --- a second run at once --------------------------------------------------------------------

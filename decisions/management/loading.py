@@ -74,21 +74,26 @@ def outcomes_report(
     total: int | None = None,
 ) -> None:
     """Consume ``outcomes`` with progress on stderr, naming each failure there with its reason
-    (and each note at -v 1), then one line of counts on stdout; a CommandError if any failed."""
+    (and each note at -v 1), then one line of counts on stdout; a CommandError if any failed,
+    or if the ingest stopped (the counts then are of the inputs before)."""
     progress = Progress(command.stderr._out, verbosity, total)
     counts = dict.fromkeys(
         [services.NEW, services.UNCHANGED, services.REPARSED, services.FAILED], 0
     )
-    for outcome in outcomes:
-        if settings.DEBUG:
-            reset_queries()  # DEBUG keeps every SQL statement: memory must not grow
-        counts[outcome.status] += 1
-        progress.step()
-        if outcome.status == services.FAILED:
-            command.stderr.write(f"{outcome.source_name}: {outcome.reason}")
-        elif verbosity >= 1:
-            for note in outcome.notes:
-                command.stderr.write(f"{outcome.source_name}: {note}")
+    stopped = None
+    try:
+        for outcome in outcomes:
+            if settings.DEBUG:
+                reset_queries()  # DEBUG keeps every SQL statement: memory must not grow
+            counts[outcome.status] += 1
+            progress.step()
+            if outcome.status == services.FAILED:
+                command.stderr.write(f"{outcome.source_name}: {outcome.reason}")
+            elif verbosity >= 1:
+                for note in outcome.notes:
+                    command.stderr.write(f"{outcome.source_name}: {note}")
+    except services.IngestStopped as exc:  # the counts so far, then why it stopped
+        stopped = exc
     seconds = progress.close()
 
     done = sum(counts.values())
@@ -98,5 +103,7 @@ def outcomes_report(
             f"{counts['new']} new, {counts['unchanged']} unchanged, "
             f"{counts['reparsed']} re-parsed, {counts['failed']} failed."
         )
+    if stopped is not None:
+        raise CommandError(f"Ingest stopped after {done} inputs: {stopped}")
     if counts[services.FAILED]:
         raise CommandError(f"{counts[services.FAILED]} of {done} inputs failed (listed above).")

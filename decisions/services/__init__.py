@@ -22,7 +22,7 @@ from .corrections import (
     rows_saved,
 )
 from .demo import DEMO_LETTERS, DEMO_SEED, demo_letters_ingest
-from .ingest import letters_ingest
+from .ingest import IngestStopped, letters_ingest
 from .jobs import job_cancel, job_claim, job_queue, job_run, worker_name
 from .keys import letter_keys_assign
 from .reparse import determination_reparse, letters_reparse, stored_letters
@@ -39,6 +39,7 @@ __all__ = [
     "TERM_MODELS",
     "UNCHANGED",
     "IngestOutcome",
+    "IngestStopped",
     "LetterInput",
     "correction_record",
     "demo_letters_ingest",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
 from .. import parsing
 from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
@@ -16,6 +17,13 @@ from .reparse import stored_reparse
 from .rows import LetterRows
 from .vocabulary import KnownTerms, vocabulary_current, vocabulary_sync
 from .write import letters_create
+
+logger = logging.getLogger(__name__)
+
+
+class IngestStopped(DatabaseError):
+    """The database connection was lost twice over one batch: the ingest stops there. Every
+    letter stored before is whole; running the same command again stores the rest."""
 
 
 def letters_ingest(
@@ -33,6 +41,10 @@ def letters_ingest(
     database refuse a batch, its letters are written one transaction each, so a letter is either
     wholly stored, with all its items and citations, or not at all. An ``IngestOutcome`` in
     ``letters`` (an input that could not even be read) is passed through as it is.
+
+    Should the connection to the database be lost during a batch (the server restarted, the
+    network cut), that is logged and the batch is written again, once, on a new connection;
+    lost again, ``IngestStopped`` is raised after the outcomes of the batches before.
 
     With ``workers``, that many processes parse the next batch while this one writes the
     current one; at most two batches are in memory at a time.
@@ -53,7 +65,86 @@ def _text_of(letter: LetterInput | IngestOutcome) -> str | None:
 
 
 def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[IngestOutcome]:
-    """Store one batch; ``results()`` gives its parses (or ParseErrors), in the chunk's order."""
+    """Store one batch; ``results()`` gives its parses (or ParseErrors), in the chunk's order.
+
+    A batch whose connection is lost is written again from the start (what it finds stored
+    then, it counts as unchanged): outcomes are only yielded once the batch is done.
+    """
+    outcomes, parsed = _batch_parse(chunk, results)
+    store = {"reparse": reparse, "vocabulary": vocabulary, "terms": terms}
+    lost = _batch_attempt(parsed, store)
+    if lost is not None:
+        if connection.in_atomic_block:
+            raise lost  # a caller's transaction is gone with its connection: not ours to redo
+        logger.warning(
+            "database connection lost during a batch of %d letters (%s); "
+            "reconnecting and retrying the batch",
+            len(parsed),
+            _first_line(lost),
+        )
+        _outcomes_reset(parsed)
+        connection.close()  # the next query opens a new one
+        again = _batch_attempt(parsed, store)
+        if again is not None:
+            connection.close()
+            first = parsed[0][2].source_name if parsed else "?"
+            raise IngestStopped(
+                f"the database connection was lost again retrying the batch of {len(parsed)} "
+                f"letters from {first} ({_first_line(again)}); stopped there. Every letter "
+                "stored is whole: run the same command again to store the rest."
+            ) from again
+    yield from outcomes
+
+
+def _batch_attempt(parsed, store) -> DatabaseError | None:
+    """Write a batch once: the error if the connection was lost meanwhile; others raise."""
+    try:
+        connection.ensure_connection()
+    except (OperationalError, InterfaceError) as exc:  # no server to reconnect to
+        return exc
+    raw = connection.connection
+    try:
+        _batch_store(parsed, raw=raw, **store)
+    except DatabaseError as exc:
+        if _connection_lost(exc, raw):
+            return exc
+        raise
+    return None
+
+
+def _connection_lost(exc: DatabaseError, raw) -> bool:
+    """Whether ``exc`` came with the loss of the connection ``raw`` (rather than a refusal,
+    such as a full disk or a deadlock, after which the connection still serves).
+
+    A transaction whose connection is cut cannot be rolled back: Django then drops the
+    connection and, leaving the block, opens another without a word. So a connection other
+    than ``raw`` is a lost one too.
+    """
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if connection.connection is not raw:
+        return True
+    try:
+        raw.cursor().execute("SELECT 1")
+    except connection.Database.Error:
+        return True
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _outcomes_reset(parsed) -> None:
+    """Forget what a batch's lost attempt did, so it can be written again from the start."""
+    for outcome, rows, letter in parsed:
+        outcome.status, outcome.reason, outcome.determination_id = NEW, "", None
+        outcome.notes = list(letter.notes)
+        rows.reset_keys()
+
+
+def _batch_parse(chunk, results):
+    """The batch's outcomes (in input order), and its parsed letters with theirs."""
     outcomes: list[IngestOutcome] = []
     parsed: list[tuple[IngestOutcome, LetterRows, LetterInput]] = []
     for letter, result in zip(chunk, results(), strict=True):
@@ -68,7 +159,11 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
             outcome.status, outcome.reason = FAILED, exc.reason
             continue
         parsed.append((outcome, rows, letter))
+    return outcomes, parsed
 
+
+def _batch_store(parsed, *, raw, reparse, vocabulary, terms) -> None:
+    """Write a batch's parsed letters, setting each one's outcome."""
     stored = dict(
         Determination.objects.filter(
             content_hash__in={rows.letter.content_hash for _, rows, _ in parsed}
@@ -120,14 +215,15 @@ def _batch_ingest(chunk, results, *, reparse, vocabulary, terms) -> Iterator[Ing
         terms.ensure(wanted)
         try:
             letters_create(batch)
-        except DatabaseError:
-            _letters_create_one_by_one(fresh.values())
+        except DatabaseError as exc:
+            if _connection_lost(exc, raw):
+                raise
+            _letters_create_one_by_one(fresh.values(), raw)
         for outcome, rows in fresh.values():
             if outcome.status == NEW:
                 outcome.determination_id = rows.letter.pk
-            else:
+            elif outcome.status == FAILED:  # stored meanwhile by another ingest: its file now
                 original_discard(rows.letter)
-    yield from outcomes
 
 
 def _original_attach(letter: Determination, given: LetterInput, outcome: IngestOutcome) -> None:
@@ -142,7 +238,7 @@ def _original_attach(letter: Determination, given: LetterInput, outcome: IngestO
     )
 
 
-def _letters_create_one_by_one(entries) -> None:
+def _letters_create_one_by_one(entries, raw) -> None:
     """Fallback when a batch is refused: each letter in its own transaction."""
     for outcome, rows in entries:
         rows.reset_keys()
@@ -155,4 +251,6 @@ def _letters_create_one_by_one(entries) -> None:
             else:
                 outcome.status, outcome.reason = FAILED, "the database refused the letter"
         except DatabaseError as exc:
+            if _connection_lost(exc, raw):
+                raise
             outcome.status, outcome.reason = FAILED, f"the database refused the letter: {exc}"

@@ -7,11 +7,14 @@ Functions are keyword-only and named ``<thing>_<action>``. The rooms:
 - ``corrections``: log a person's corrections, mark letters reviewed;
 - ``vocabulary``: the lookup tables of terms, and the aliases staff add;
 - ``jobs``: long work queued from the admin (a re-parse) and run by ``manage.py run_jobs``;
+- ``backup``: every row a person or an ingest made, and the original files, to one archive and
+  back into an empty database;
 - ``demo``: generated letters for a demo, ingested as real letters are;
 - ``rows``, ``write``, ``bulk``: the rows a parse becomes, and writing them fast (COPY).
 """
 
 from ..ingest import FAILED, NEW, REPARSED, UNCHANGED, IngestOutcome, LetterInput
+from .backup import BackupError, backup_restore, backup_write
 from .changes import letters_changed
 from .corrections import (
     ADDED_BY_PERSON,
@@ -38,9 +41,12 @@ __all__ = [
     "TERM_KINDS",
     "TERM_MODELS",
     "UNCHANGED",
+    "BackupError",
     "IngestOutcome",
     "IngestStopped",
     "LetterInput",
+    "backup_restore",
+    "backup_write",
     "correction_record",
     "demo_letters_ingest",
     "determination_reparse",

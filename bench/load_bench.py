@@ -33,6 +33,7 @@ import http.client
 import itertools
 import json
 import math
+import os
 import re
 import sys
 import threading
@@ -51,6 +52,7 @@ from bench.search_bench import (  # noqa: E402
     PAGE_SIZE,
     Request,
     Server,
+    children,
     facts,
     index_builds,
     our_server,
@@ -162,6 +164,46 @@ def load(
         return list(samples), wall
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Each process's CPU time (user and system) so far, of those ``pids`` still running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings (a process started meanwhile: all of its own; one that
+    ended meanwhile is not counted)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends and helpers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdecimal():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_split(workers: float, database: float, clients: float, wall: float) -> str:
+    """Where the machine's CPU went during the load, in core-seconds a second."""
+    return (
+        f"CPU during the load (cores busy on average): server workers {workers / wall:.2f}, "
+        f"PostgreSQL {database / wall:.2f}, the bench's clients {clients / wall:.2f}"
+    )
+
+
 def ms(seconds: float) -> str:
     return "" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
 
@@ -243,10 +285,19 @@ def main() -> None:
     with our_server(db, args.warm_up_seconds, args.workers, args.server_log) as server:
         print(f"ours: {server.what}; server output in {server.log}")
         warm_up(server, args.workers, args.warm_up_seconds, args.warm_up_seconds)
+        workers = children(server.pid) or [server.pid]
+        database = postgres_pids if db.engine == "postgres" else list
+        before = cpu_seconds(workers), cpu_seconds(database()), time.process_time()
         samples, wall = load(
             server.base, streams, args.clients, args.duration, args.max_requests, args.timeout
         )
+        used = [
+            cpu_since(before[0], cpu_seconds(workers)),
+            cpu_since(before[1], cpu_seconds(database())),
+            time.process_time() - before[2],
+        ]
         report(samples, wall)
+        print(cpu_split(*used, wall))
         print(f"\nafter the run: {worker_memory(server)}")
     if args.json:
         args.json.write_text(json.dumps([asdict(s) for s in samples], indent=0))

@@ -9,12 +9,15 @@ Readers do not all ask the same 30 URLs. Of every 100 requests this mix makes:
   sort or page 2-5. Which search is asked follows Zipf's law (s = 1): a few searches are asked
   often, most rarely, as with any search log, so a worker's cache answers the popular ones and
   the long tail is computed.
-- 20 letter pages, each a letter drawn uniformly from 20,000 sampled from the whole database:
+- 21 letter pages, each a letter drawn uniformly from 20,000 sampled from the whole database:
   nearly every one is a miss.
-- 7 report pages (every decision, a year of injury, or a treatment) and 5 guideline pages (the
+- 7 report pages (every decision, a year of injury, or a treatment) and 6 guideline pages (the
   list, or one guideline, sometimes within a treatment).
-- 3 exports (CSV or JSON Lines) of a narrow search: a treatment, a body region and a year of
-  injury, the file a reader downloads for a brief.
+- 1 export (CSV or JSON Lines) of a narrow search: a treatment, a body region, a year of injury
+  and an outcome that some decision has (200 such scopes sampled from the items, so common ones
+  come up as often as they are common: at a million generated letters, hundreds to over ten
+  thousand rows), the file a reader downloads for a brief. Downloads are rarer than page views
+  on any site; one in a hundred is generous.
 
 Every URL is one the site answers 200; the bench counts anything else as an error.
 """
@@ -51,10 +54,10 @@ LETTERS = 20_000
 KINDS = [  # (kind, weight of 100)
     ("search", 50),
     ("api", 15),
-    ("letter", 20),
+    ("letter", 21),
     ("report", 7),
-    ("guidelines", 5),
-    ("export", 3),
+    ("guidelines", 6),
+    ("export", 1),
 ]
 
 
@@ -97,6 +100,22 @@ def vocabulary(conn: Any) -> dict[str, list[str]]:
     }
 
 
+def export_scopes(conn: Any, n: int = 200) -> list[tuple[str, str, str, str]]:
+    """``n`` (treatment, body region, year of injury, outcome) that decisions have, sampled from
+    the items in id order (every k-th), so a common scope is drawn as often as it is common."""
+    (count,) = conn.execute("SELECT count(*) FROM decisions_decisionitem").fetchone()
+    step = max(1, count // (4 * n))
+    sql = (
+        "SELECT t.treatment_id, b.bodyregion_id, d.injury_year, i.outcome "
+        "FROM decisions_decisionitem i "
+        "JOIN decisions_decisionitem_treatments t ON t.decisionitem_id = i.id "
+        "JOIN decisions_decisionitem_body_regions b ON b.decisionitem_id = i.id "
+        "JOIN decisions_determination d ON d.id = i.determination_id "
+        f"WHERE i.id % {step} = 0 AND d.injury_year IS NOT NULL LIMIT {n}"
+    )
+    return [tuple(map(str, row)) for row in conn.execute(sql).fetchall()]
+
+
 def letter_keys(conn: Any, n: int = LETTERS) -> list[str]:
     """``n`` letters' keys, sampled from the whole table (in id order, every k-th)."""
     (count,) = conn.execute("SELECT count(*) FROM decisions_determination").fetchone()
@@ -111,6 +130,7 @@ class Mix:
     def __init__(self, conn: Any, seed: int = 2026) -> None:
         self.values = vocabulary(conn)
         self.keys = letter_keys(conn)
+        self.scopes = export_scopes(conn)
         rng = random.Random(seed)
         self.searches = [self._search(rng) for _ in range(SEARCHES)]
         # Zipf (s = 1): the r-th most popular search is asked in proportion to 1/r.
@@ -180,10 +200,12 @@ class Mix:
                         "guideline page", f"/guidelines/{rng.choice(v['guideline'])}/", scope
                     )
             else:
+                treatment, region, year, outcome = rng.choice(self.scopes)
                 params = [
-                    ("treatment", rng.choice(v["treatment"][:10])),
-                    ("body_region", rng.choice(v["body_region"][:5])),
-                    ("injury_year", rng.choice(v["injury_year"])),
+                    ("treatment", treatment),
+                    ("body_region", region),
+                    ("injury_year", year),
+                    ("outcome", outcome),
                     ("format", rng.choice(["csv", "jsonl"])),
                 ]
                 yield Request("export (narrow)", "/api/decisions/", params)

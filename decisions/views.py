@@ -229,7 +229,10 @@ def _active_filters(found: selectors.Search, *left_out: str) -> list[tuple[str, 
     """(facet, value, link that removes it) for every filter in force (but ``left_out``)."""
     params = found.params
     active = [
-        (f.label, v.label, v.url) for f in found.facets if f.name not in left_out for v in f.selected
+        (f.label, v.label, v.url)
+        for f in found.facets
+        if f.name not in left_out
+        for v in f.selected
     ]
     if params.get("cited_page"):
         active.append(

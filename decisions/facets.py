@@ -189,6 +189,16 @@ def _selected_labels(cleaned: dict, name: str) -> dict[str, str]:
     }
 
 
+def chosen_labels(cleaned: dict) -> list[tuple[str, list[str]]]:
+    """(facet label, the labels of its chosen values) of each facet a valid search chooses
+    values of, in the facets' order: the search's filters in words, with nothing counted."""
+    chosen = []
+    for name, (label, _, _) in FACETS.items():
+        if selected := _selected_labels(cleaned, name):
+            chosen.append((label, sorted(selected.values(), key=str.lower)))
+    return chosen
+
+
 def _assemble(cleaned: dict, counted: dict[str, Rows]) -> list[Facet]:
     """Facets in their fixed order, each value with its count, chosen values marked."""
     facets = []

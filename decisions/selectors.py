@@ -27,7 +27,7 @@ from django.urls import reverse
 from pyroaring import BitMap
 
 from . import facet_index, search, similar, stats
-from .facets import FIXED_LABELS, Facet, Selection
+from .facets import FIXED_LABELS, Facet, Selection, chosen_labels
 from .filters import DecisionFilter
 from .models import (
     CitedPageRange,
@@ -268,6 +268,59 @@ def decision_export(params: QueryDict) -> Export:
     return Export(found, ids)
 
 
+FEED_SIZE = 50  # decisions in a search's feed: the newest to the site
+
+
+@dataclass
+class Feed:
+    """A search's feed: the ``FEED_SIZE`` decisions it finds that were added to the site last
+    (highest item id first), the search in words, its query string, or its errors."""
+
+    query: str  # the search's filters in a canonical order (search_query)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    words: list[str] = field(default_factory=list)  # "Outcome: Overturned", a filter each
+    rows: list[ResultRow] = field(default_factory=list)
+    added: dict[int, dt.datetime] = field(default_factory=dict)  # letter id -> when ingested
+
+    @property
+    def title(self) -> str:
+        return "IMR decisions: " + (" · ".join(self.words) or "every decision")
+
+
+def search_query(params: QueryDict) -> str:
+    """The query string of the decisions ``params`` find, the same for the same search: only
+    the parameters that narrow it (no sort, page or view, no name the search does not read, no
+    empty value), by name, each name's values sorted (values of one name are OR'ed)."""
+    kept = QueryDict(mutable=True)
+    for name in sorted(set(params) & set(DecisionFilter.base_filters)):
+        if values := sorted({v for v in params.getlist(name) if v}):
+            kept.setlist(name, values)
+    return kept.urlencode()
+
+
+def decision_feed(params: QueryDict, index: facet_index.FacetIndex | None = None) -> Feed:
+    """The feed of the search ``params`` ask for (sort, page and the like are ignored): the
+    decisions it finds newest to the site first, as the ids of the facet index say (an item's
+    id grows with each ingest), or what is wrong with its parameters."""
+    query = search_query(params)
+    found, cleaned = _searched(QueryDict(query), paged=False)
+    if found.errors:
+        return Feed(query, found.errors)
+    held = contextlib.nullcontext(index) if index is not None else facet_index.current_index()
+    with held as index:
+        selected = Selection(index, cleaned, text_matches(index, cleaned)).found
+        rows = result_rows(list(reversed(selected[-FEED_SIZE:])))
+    letters = {row.determination_id for row in rows}
+    added = Determination.objects.filter(pk__in=letters).values_list("pk", "created_at")
+    words = [f"{label}: {', '.join(values)}" for label, values in chosen_labels(cleaned)]
+    if cleaned.get("cited_page"):
+        words.append(f"Cited page: {cleaned['cited_page']}")
+    if text := cleaned.get("q"):
+        where = " anywhere in the letter" if found.within == "letter" else ""
+        words.append(f"Text: “{text}”{where}")
+    return Feed(query, words=words, rows=rows, added=dict(added))
+
+
 def letters_of_key(key: str) -> list[int]:
     """The letters a case number or letter key names (a case number may be on several)."""
     named = Q(key=key) | Q(case_number=key)
@@ -305,6 +358,7 @@ REPORT_BREAKDOWNS = {
 
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], T], **options) -> T:
@@ -316,14 +370,29 @@ def search_shown(params: QueryDict, variant: Hashable, show: Callable[[Search], 
     (services log an ``IndexChange``), so a page is never shown from before one. What ``show``
     makes must depend on nothing but the search and ``variant``, never on who asks.
     """
-    if not settings.SEARCH_CACHE_ENTRIES:
-        return show(decision_search(params, **options))
     key = (variant, params.urlencode())
+    return _kept(key, lambda index: decision_search(params, index, **options), show)
+
+
+def feed_shown(params: QueryDict, variant: Hashable, show: Callable[[Feed], T]) -> T:
+    """``show(decision_feed(params))``, kept as ``search_shown`` keeps a page (a feed reader
+    asks again and again), by the search's canonical query: what the feed ignores makes no
+    other entry."""
+    key = ("feed", variant, search_query(params))
+    return _kept(key, lambda index: decision_feed(params, index), show)
+
+
+def _kept(
+    key: Hashable, read: Callable[[facet_index.FacetIndex | None], S], show: Callable[[S], T]
+) -> T:
+    """``show(read(index))``, from the LRU of the index's version when it holds ``key``."""
+    if not settings.SEARCH_CACHE_ENTRIES:
+        return show(read(None))
     with facet_index.current_index() as index:
         version = index.version
         if (hit := _shown.get(index, version, key)) is not None:
             return hit
-        found = decision_search(params, index, **options)
+        found = read(index)
         # An empty site says "no letters yet" from a count of letters the version does not see.
         keep = bool(index.items)
     shown = show(found)
@@ -515,6 +584,10 @@ class ResultRow:
         return f"{self.letter.get_absolute_url()}#item-{self.position}"
 
     @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+    @property
     def treatment_labels(self) -> str:
         return ", ".join(label for _, label in self.treatments)
 
@@ -549,6 +622,7 @@ class ResultRow:
 
 LEAD_LENGTH = 300
 LATERALITY_LABELS = dict(Laterality.choices)
+OUTCOME_LABELS = dict(DecisionItem.Outcome.choices)
 DRUG_CLASS_LABELS = dict(DrugClass.choices)
 
 

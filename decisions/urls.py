@@ -26,6 +26,7 @@ urlpatterns = [
     path("letters/<letterkey:key>/", views.letter_detail, name="letter"),
     path("letters/<letterkey:key>/original", views.letter_original, name="letter_original"),
     path("report/", views.report, name="report"),
+    path("feed/", views.feed, name="feed"),
     path("api/", views.api_docs, name="api"),
     path("api/decisions/", views.api_decisions, name="api_decisions"),
     path("api/openapi.json", views.api_openapi, name="api_openapi"),

@@ -27,6 +27,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
@@ -94,6 +96,8 @@ def home(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(shown.content, status=shown.status)
     else:
         context = {"search_html": shown.content, "title": shown.title}
+        if shown.status == 200:  # the search's feed, for a reader or browser to find
+            context["feed_url"] = reverse("decisions:feed") + _query(request.GET)
         response = render(request, "decisions/search.html", context, status=shown.status)
     # The same URL answers a fragment or a whole page by this header: caches must keep both.
     patch_vary_headers(response, ["HX-Request"])
@@ -121,10 +125,17 @@ def _search(request: HttpRequest, found: selectors.Search, errors: dict) -> _Sho
         "keep_for_page": _params_except(params, "cited_page"),
         "keep_for_sort": _params_except(params, "sort"),
         "keep_for_panel": _params_except(params, "by", "order"),
+        "feed_url": reverse("decisions:feed") + _query(params),
         **_panel(params, found),
     }
     html = render_to_string("decisions/_search.html", context, request)
     return _Shown(400 if found.errors else 200, html, found.query.text if found.query else "")
+
+
+def _query(params: QueryDict) -> str:
+    """ "?" and the search's filters in the canonical order its feed has them ("" for none)."""
+    query = selectors.search_query(params)
+    return f"?{query}" if query else ""
 
 
 VIEWS = ("cards", "table")  # the results as cards (the default) or as a table
@@ -375,6 +386,62 @@ def _api(request: HttpRequest, base: str, found: selectors.Search) -> _Shown:
         },
     }
     return _Shown(200, _json(data))
+
+
+@require_GET
+def feed(request: HttpRequest) -> HttpResponse:
+    """``GET /feed/``: an Atom feed of any search (the search page's parameters; sort, page and
+    the like are ignored), the decisions newest to the site first: follow a search in a feed
+    reader. A 400 as JSON when a parameter is wrong."""
+    site = request.build_absolute_uri("/").removesuffix("/")
+    shown = selectors.feed_shown(request.GET, site, lambda found: _feed(site, found))
+    content_type = "application/json" if shown.status != 200 else Atom1Feed.content_type
+    return HttpResponse(shown.content, status=shown.status, content_type=content_type)
+
+
+def _feed(site: str, found: selectors.Feed) -> _Shown:
+    """The Atom document of ``found``, its links made absolute with ``site``."""
+    if found.errors:
+        return _Shown(400, _error_json(found.errors))
+    query = f"?{found.query}" if found.query else ""  # as _query has it
+    search_url = site + reverse("decisions:home") + query
+    atom = Atom1Feed(
+        title=found.title,
+        link=search_url,
+        description="",
+        subtitle="The decisions of this search newest to the site first, "
+        f"{selectors.FEED_SIZE} at most.",
+        feed_url=site + reverse("decisions:feed") + query,
+        feed_guid=search_url,
+        language="en",
+    )
+    for row in found.rows:
+        url = site + row.get_absolute_url()
+        added = found.added.get(row.determination_id)
+        atom.add_item(
+            title=f"{row.outcome_label}: {row.request}",
+            link=url,
+            unique_id=url,
+            description=_feed_summary(row),
+            pubdate=added,
+            updateddate=added,
+        )
+    return _Shown(200, atom.writeString("utf-8").encode())
+
+
+def _feed_summary(row: selectors.ResultRow) -> str:
+    """An entry's summary, as HTML: the case and date, treatment and region, the rationale's
+    opening."""
+    letter = row.letter
+    date = letter.decision_date
+    decided = f"decided {date:%B} {date.day}, {date.year}" if date else "undated"
+    lines = [
+        f"{letter}, {decided}",
+        "Treatment: " + (row.treatment_labels or "not named"),
+        "Body region: " + (row.body_region_labels or "not named"),
+        row.rationale_lead,
+    ]
+    return format_html_join("", "<p>{}</p>", ((line,) for line in lines if line))
 
 
 def _error_json(errors: dict[str, list[str]]) -> bytes:

@@ -712,7 +712,41 @@ def openapi(*, docs_url: str) -> dict:
                         },
                     },
                 }
-            }
+            },
+            reverse("decisions:feed"): {
+                "get": {
+                    "operationId": "followDecisions",
+                    "summary": "Follow a search: its Atom feed",
+                    "description": (
+                        f"The {selectors.FEED_SIZE} decisions the parameters find that were "
+                        "added to the site last, newest first, as an Atom 1.0 feed for a feed "
+                        "reader: each entry links to the decision on its letter's page. The "
+                        "search page's parameters, read as there; sort, page, view, by, order, "
+                        "trend and format are ignored."
+                    ),
+                    "parameters": [p for p in query if p["name"] not in selectors.PRESENTATION],
+                    "responses": {
+                        "200": {
+                            "description": "The search's feed.",
+                            "content": {
+                                "application/atom+xml": {
+                                    "schema": {
+                                        "type": "string",
+                                        "description": (
+                                            "Atom 1.0 (RFC 4287): the feed's title is the "
+                                            "search in words, its id and link the search page."
+                                        ),
+                                    }
+                                }
+                            },
+                        },
+                        "400": {
+                            "description": "A parameter has a value the search does not know.",
+                            "content": {"application/json": {"schema": error_ref}},
+                        },
+                    },
+                }
+            },
         },
         "components": {"schemas": components},
     }

@@ -520,6 +520,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         "examples": [run(title, query) for title, query in api_schema.EXAMPLES],
         "error_example": run("A value the search does not know", api_schema.ERROR_EXAMPLE),
         "page_size": selectors.PAGE_SIZE,
+        "feed_size": selectors.FEED_SIZE,
     }
     return render(request, "decisions/api.html", context)
 

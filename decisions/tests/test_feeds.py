@@ -204,3 +204,16 @@ def test_an_empty_search_is_still_a_feed_to_follow(client, sample_letters):
     root = feed(client, "q=zzzyqx")
     assert entries(root) == []
     assert root.findtext(f"{ATOM}title") == "IMR decisions: Text: “zzzyqx”"
+
+
+def test_the_api_description_and_page_tell_of_the_feed(client, sample_letters):
+    description = json.loads(client.get(reverse("decisions:api_openapi")).content)
+    operation = description["paths"][FEED]["get"]
+    described = {p["name"] for p in operation["parameters"]}
+    searched = {p["name"] for p in description["paths"][API]["get"]["parameters"]}
+    # Every filter of the search, none of what the feed ignores.
+    assert described == searched - set(selectors.PRESENTATION)
+    assert "application/atom+xml" in operation["responses"]["200"]["content"]
+    page = client.get(reverse("decisions:api")).content.decode()
+    assert f'href="{FEED}?outcome=overturned"' in page
+    assert entries(feed(client, "outcome=overturned"))  # the example is a feed, not empty

@@ -92,12 +92,13 @@ def home(request: HttpRequest) -> HttpResponse:
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request"
     )
+    feed_url = reverse("decisions:feed") + _query(request.GET) if shown.status == 200 else None
     if partial:
-        response = HttpResponse(shown.content, status=shown.status)
+        # htmx swaps the search region only: the head's feed link follows out of band.
+        head = render_to_string("includes/feed_link.html", {"feed_url": feed_url, "oob": True})
+        response = HttpResponse(shown.content + head, status=shown.status)
     else:
-        context = {"search_html": shown.content, "title": shown.title}
-        if shown.status == 200:  # the search's feed, for a reader or browser to find
-            context["feed_url"] = reverse("decisions:feed") + _query(request.GET)
+        context = {"search_html": shown.content, "title": shown.title, "feed_url": feed_url}
         response = render(request, "decisions/search.html", context, status=shown.status)
     # The same URL answers a fragment or a whole page by this header: caches must keep both.
     patch_vary_headers(response, ["HX-Request"])

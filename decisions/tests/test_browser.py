@@ -381,3 +381,16 @@ def test_every_column_of_an_admin_table_is_in_sight_at_1280_px(
     last_column = staff_page.locator(f"{table} thead th:last-child")
     assert last_column.evaluate(IN_SIGHT), last_column.text_content()
     assert staff_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_heads_feed_link_follows_a_search_swapped_in_place(
+    live_server, page, sample_letters, expect
+):
+    page.goto(live_server.url + "/")
+    feed = page.locator("head link#search-feed")
+    expect(feed).to_have_attribute("href", "/feed/")
+    facet_link(page, "outcome", "Overturned").click()
+    expect(results_heading(page)).to_have_text("3 decisions")
+    expect(feed).to_have_attribute("href", "/feed/?outcome=overturned")  # not the first search's
+    assert page.locator("link#search-feed").count() == 1  # moved, not added to the results
+    assert page.locator("#search link").count() == 0

@@ -177,10 +177,10 @@ FACETS: dict[str, tuple[str, Callable[[DecisionFilter, str], Rows], str]] = {
 
 
 def _selected_values(cleaned: dict, name: str) -> set[str]:
-    return set(_selected_labels(cleaned, name))
+    return set(selected_labels(cleaned, name))
 
 
-def _selected_labels(cleaned: dict, name: str) -> dict[str, str]:
+def selected_labels(cleaned: dict, name: str) -> dict[str, str]:
     """The chosen values of facet ``name``, each with its label: a term's own, or its choice's."""
     labels = FIXED_LABELS.get(name, {})
     return {
@@ -194,7 +194,7 @@ def chosen_labels(cleaned: dict) -> list[tuple[str, list[str]]]:
     values of, in the facets' order: the search's filters in words, with nothing counted."""
     chosen = []
     for name, (label, _, _) in FACETS.items():
-        if selected := _selected_labels(cleaned, name):
+        if selected := selected_labels(cleaned, name):
             chosen.append((label, sorted(selected.values(), key=str.lower)))
     return chosen
 
@@ -203,7 +203,7 @@ def _assemble(cleaned: dict, counted: dict[str, Rows]) -> list[Facet]:
     """Facets in their fixed order, each value with its count, chosen values marked."""
     facets = []
     for name, (label, _, order) in FACETS.items():
-        selected = _selected_labels(cleaned, name)
+        selected = selected_labels(cleaned, name)
         values = [FacetValue(str(v), lbl, n, str(v) in selected) for v, lbl, n in counted[name]]
         shown = {v.value for v in values}
         # A chosen value the other filters leave no decision for: still shown, and removable.

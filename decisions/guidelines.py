@@ -29,7 +29,7 @@ from django.urls import reverse
 from pyroaring import BitMap
 
 from . import facet_index, stats
-from .facets import FACETS, FIXED_LABELS, Selection
+from .facets import FACETS, Selection, selected_labels
 from .filters import CITATION_PARAMS, DecisionFilter
 from .models import CitingSide, DecisionItem
 from .parsing import vocab
@@ -208,12 +208,11 @@ def _read(found: Browse, index: facet_index.FacetIndex) -> BitMap | None:
 def _scope_labels(cleaned: dict) -> list[tuple[str, str]]:
     """(filter, value) of each filter value in force, as the search page names them (without
     counting every facet, as the search page does)."""
-    named = []
-    for name, (label, _, _) in FACETS.items():
-        for value in cleaned.get(name) or []:
-            text = getattr(value, "label", None) or FIXED_LABELS.get(name, {}).get(value, value)
-            named.append((label, str(text)))
-    return named
+    return [
+        (label, text)
+        for name, (label, _, _) in FACETS.items()
+        for text in selected_labels(cleaned, name).values()
+    ]
 
 
 # --- counting ---------------------------------------------------------------------------------

@@ -135,7 +135,10 @@ def _search(request: HttpRequest, found: selectors.Search, errors: dict) -> _Sho
 
 def _query(params: QueryDict) -> str:
     """ "?" and the search's filters in the canonical order its feed has them ("" for none)."""
-    query = selectors.search_query(params)
+    return _query_string(selectors.search_query(params))
+
+
+def _query_string(query: str) -> str:
     return f"?{query}" if query else ""
 
 
@@ -404,7 +407,7 @@ def _feed(site: str, found: selectors.Feed) -> _Shown:
     """The Atom document of ``found``, its links made absolute with ``site``."""
     if found.errors:
         return _Shown(400, _error_json(found.errors))
-    query = f"?{found.query}" if found.query else ""  # as _query has it
+    query = _query_string(found.query)
     search_url = site + reverse("decisions:home") + query
     atom = Atom1Feed(
         title=found.title,
